@@ -1,0 +1,45 @@
+# The two set-up commands: `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+STORE  ?= var/store
+
+.PHONY: run test build serve install system-deps clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## system packages the browser and OWL API tests need; installed only when running as root
+system-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=""; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v graphviz >/dev/null 2>&1 || command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	  command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
+	  if [ -n "$$missing" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	else echo "not root: skipping system packages (chromium, graphviz, openjdk); tests needing them will skip"; fi
+
+build: $(STAMP)
+	$(BIN)/python -m kg_service build --store $(STORE)
+
+run: build
+	$(BIN)/python -m kg_service serve --host $(HOST) --port $(PORT) --store $(STORE)
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,41 @@
+"""amlkg: a knowledge graph of relapsed/refractory AML treatment options, served over HTTP.
+
+`create_app` is the one place the Flask app is assembled (config, store, blueprints, errors).
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Flask
+
+DISCLAIMER = ("Not medical advice. amlkg restates one patient-education document (American Cancer "
+              "Society, revised 2022-12-01) as data; treatment decisions belong to a patient's care team.")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config layers, the served store, the sparql/api/ui blueprints, problem errors."""
+    app = Flask(__name__, instance_relative_config=True)
+    from . import config, dataset, errors
+    config.load(app, test_config)
+    errors.init_app(app)
+    dataset.init_app(app)
+
+    from .health import bp as health_bp
+    app.register_blueprint(health_bp)
+    for name in ("sparql", "api", "ui"):
+        module = _optional_blueprint(name)
+        if module is not None:
+            module.init_app(app)
+    app.config["STARTED_AT"] = time.time()
+    return app
+
+
+def _optional_blueprint(name: str):
+    """Import kg_service.<name> if that area exists yet (each area registers itself)."""
+    import importlib
+    try:
+        return importlib.import_module("%s.%s" % (__name__, name))
+    except ModuleNotFoundError as e:
+        if e.name == "%s.%s" % (__name__, name):
+            return None
+        raise

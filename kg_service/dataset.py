@@ -1,0 +1,67 @@
+"""The served store's lifecycle inside the app: one read-only store per worker process."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from flask import Flask, current_app
+
+from .store import Store, StoreError, open_store
+
+_EXT = "amlkg_store"
+
+
+class ServedStore:
+    """Holds the worker's store, reopens it when a build swaps the version, and knows when to
+    recycle the worker (a cut query may still be running on a helper thread)."""
+
+    def __init__(self, location: str, timeout: float, refresh_interval: float):
+        self.location, self.timeout, self.refresh_interval = location, timeout, refresh_interval
+        self._store: Store | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> Store:
+        store = self._store
+        if store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self.location, read_only=True, timeout=self.timeout)
+                store = self._store
+        now = time.monotonic()
+        if now - self._checked > self.refresh_interval and hasattr(store, "refresh"):
+            self._checked = now
+            store.refresh()
+        return store
+
+    def recycle_if_poisoned(self) -> None:
+        """After a cut query, ask the process manager for a fresh worker once this answer is sent."""
+        store = self._store
+        if store is not None and getattr(store, "poisoned", False):
+            recycle_worker()
+
+
+def recycle_worker() -> None:
+    """Tell gunicorn to replace this worker gracefully (in-flight answers finish first)."""
+    import signal
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn") or os.environ.get("AMLKG_GUNICORN"):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def init_app(app: Flask) -> None:
+    served = ServedStore(str(app.config["KG_STORE"]), float(app.config["KG_QUERY_TIMEOUT"]),
+                         float(app.config["KG_REFRESH_INTERVAL"]))
+    app.extensions[_EXT] = served
+
+    @app.teardown_request
+    def _after(_exc):
+        served.recycle_if_poisoned()
+
+
+def get_store() -> Store:
+    """The current worker's store (opened on first use)."""
+    return current_app.extensions[_EXT].get()
+
+
+__all__ = ["get_store", "init_app", "ServedStore", "StoreError"]

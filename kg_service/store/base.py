@@ -1,0 +1,90 @@
+"""The store interface every backend implements, and the errors it raises.
+
+Rows are ``dict[str, rdflib term]`` so callers can format values without knowing the backend.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Iterable, Mapping
+
+import rdflib
+
+GRAPH_BASE = "https://w3id.org/amlkg/graph/"
+META_GRAPH = GRAPH_BASE + "meta"
+VERSION_PREDICATE = "https://w3id.org/amlkg/graphVersion"
+
+
+class StoreError(Exception):
+    """A store operation failed for a reason that is not the caller's query."""
+
+
+class StoreUnavailable(StoreError):
+    """The backend cannot be reached now (a remote server down, a store being swapped)."""
+
+
+class QueryTimeout(StoreError):
+    """The query ran past its time limit and was cut."""
+
+
+class QuerySyntaxError(ValueError):
+    """The query text is not valid SPARQL; `line` and `column` locate the problem when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+class Store(ABC):
+    """A SPARQL-queryable quad store holding one named graph per source.
+
+    The default graph seen by queries is the union of all named graphs.
+    """
+
+    read_only: bool = True
+
+    @abstractmethod
+    def select(self, query: str, bindings: Mapping | None = None, *,
+               timeout: float | None = None) -> list[dict[str, rdflib.term.Identifier]]:
+        """Run a SELECT with `bindings` (see :func:`bind_values`); rows as dicts of rdflib terms."""
+
+    @abstractmethod
+    def ask(self, query: str, bindings: Mapping | None = None, *, timeout: float | None = None) -> bool:
+        """Run an ASK with bound values."""
+
+    @abstractmethod
+    def construct(self, query: str, bindings: Mapping | None = None, *,
+                  timeout: float | None = None) -> rdflib.Graph:
+        """Run a CONSTRUCT or DESCRIBE with bound values; the triples as an rdflib graph."""
+
+    @abstractmethod
+    def raw(self, query: str, media_type: str, *, default_graphs: Iterable[str] | None = None,
+            named_graphs: Iterable[str] | None = None, base_iri: str | None = None,
+            timeout: float | None = None) -> bytes:
+        """Run any query form and serialise its result in `media_type` (the SPARQL endpoint's path)."""
+
+    @abstractmethod
+    def replace_graph(self, graph_iri: str, ntriples: bytes) -> None:
+        """Replace the named graph `graph_iri` whole with the given N-Triples."""
+
+    @abstractmethod
+    def named_graphs(self) -> list[str]:
+        """IRIs of the named graphs held."""
+
+    @abstractmethod
+    def triple_count(self) -> int:
+        """Number of quads in all graphs."""
+
+    def graph_version(self) -> str:
+        """The version recorded by the last build (empty when the store was never built)."""
+        rows = self.select("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
+                           % (META_GRAPH, VERSION_PREDICATE))
+        return str(rows[0]["v"]) if rows else ""
+
+    def close(self) -> None:
+        """Release the backend's resources."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

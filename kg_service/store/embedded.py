@@ -1,0 +1,298 @@
+"""The default backend: pyoxigraph on disk, one directory per built version.
+
+Layout of a store location ``ROOT``::
+
+    ROOT/current -> versions/<version>-<n>   (a symlink, swapped atomically by a build)
+    ROOT/versions/<version>-<n>/             (a RocksDB directory, never written after publishing)
+
+Serving workers open ``current`` read-only and follow the symlink when a build swaps it, so readers
+never see half a graph, and a build that fails before the swap leaves the served store untouched.
+Queries run on a helper thread (pyoxigraph releases the GIL) so a caller can stop waiting at a
+deadline; the runaway evaluation cannot be interrupted, so the store then reports itself
+``poisoned`` and the server recycles the worker process.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pyoxigraph as ox
+import rdflib
+from rdflib import BNode, Literal, URIRef
+
+from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, Store,
+                   StoreError)
+from .binding import bind_values
+
+KEEP_VERSIONS = 3
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def to_rdflib(term):
+    """Convert a pyoxigraph term to the rdflib term callers use."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        if datatype == _XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(datatype))
+    raise StoreError("unsupported term %r" % (term,))
+
+
+def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
+    msg = str(exc)
+    line = col = None
+    m = re.search(r"(\d+):(\d+)", msg)
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+    return QuerySyntaxError(msg, line, col)
+
+
+class EmbeddedStore(Store):
+    """pyoxigraph on disk; read-only for serving, a fresh version directory for building."""
+
+    _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlkg-query")
+
+    def __init__(self, location: str, *, read_only: bool = True, timeout: float | None = None):
+        self.root = Path(location)
+        self.read_only = read_only
+        self.default_timeout = timeout
+        self.poisoned = False
+        self._lock = threading.Lock()
+        self._target: Path | None = None
+        self._store: ox.Store | None = None
+        self._version = None
+        self._open_current()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _current_link(self) -> Path:
+        return self.root / "current"
+
+    def _open_current(self) -> None:
+        link = self._current_link()
+        if not os.path.lexists(link):
+            if self.read_only:
+                raise StoreError("no built store at %s: run `python -m kg_service build --store %s`"
+                                 % (self.root, self.root))
+            self._store, self._target, self._version = ox.Store(), None, ""
+            return
+        target = Path(os.path.realpath(link))
+        try:
+            store = ox.Store.read_only(str(target))
+        except OSError as e:
+            raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
+                             "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
+        self._store, self._target, self._version = store, target, None
+
+    def refresh(self) -> bool:
+        """Follow the `current` symlink if a build swapped it; True when a new version was opened."""
+        if not self.read_only:
+            return False
+        try:
+            target = Path(os.path.realpath(self._current_link()))
+        except OSError:
+            return False
+        if target == self._target:
+            return False
+        with self._lock:
+            if target != self._target:
+                self._open_current()
+                return True
+        return False
+
+    def close(self) -> None:
+        self._store = None
+
+    # -- queries ----------------------------------------------------------------------------
+    def _run(self, fn, timeout: float | None):
+        timeout = timeout if timeout is not None else self.default_timeout
+        if not timeout:
+            return fn()
+        future = self._pool.submit(fn)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            self.poisoned = True
+            raise QueryTimeout("query cut after %.1f s" % timeout)
+
+    def _query(self, query: str, *, default_graphs=None, named_graphs=None, base_iri=None):
+        store = self._store
+        kwargs = {}
+        if default_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        if base_iri:
+            kwargs["base_iri"] = base_iri
+        try:
+            return store.query(query, **kwargs)
+        except SyntaxError as e:
+            raise _syntax_error(e) from None
+        except ValueError as e:
+            raise QuerySyntaxError(str(e)) from None
+
+    def select(self, query, bindings=None, *, timeout=None):
+        """Rows of a SELECT as dicts of rdflib terms (unbound variables are left out).
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     s = EmbeddedStore(d, read_only=False)
+        ...     s.replace_graph("urn:g", b"<urn:a> <urn:p> \\"x\\" .\\n")
+        ...     s.select("SELECT ?o WHERE { ?s <urn:p> ?o }", {"s": URIRef("urn:a")})
+        [{'o': rdflib.term.Literal('x')}]
+        """
+        text = bind_values(query, bindings)
+
+        def run():
+            res = self._query(text)
+            if not isinstance(res, ox.QuerySolutions):
+                raise QuerySyntaxError("not a SELECT query")
+            names = [v.value for v in res.variables]
+            return [{n: to_rdflib(sol[n]) for n in names if sol[n] is not None} for sol in res]
+        return self._run(run, timeout)
+
+    def ask(self, query, bindings=None, *, timeout=None):
+        text = bind_values(query, bindings)
+
+        def run():
+            res = self._query(text)
+            if not isinstance(res, ox.QueryBoolean):
+                raise QuerySyntaxError("not an ASK query")
+            return bool(res)
+        return self._run(run, timeout)
+
+    def construct(self, query, bindings=None, *, timeout=None):
+        text = bind_values(query, bindings)
+
+        def run():
+            res = self._query(text)
+            if not isinstance(res, ox.QueryTriples):
+                raise QuerySyntaxError("not a CONSTRUCT or DESCRIBE query")
+            g = rdflib.Graph()
+            for t in res:
+                g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+            return g
+        return self._run(run, timeout)
+
+    def raw(self, query, media_type, *, default_graphs=None, named_graphs=None, base_iri=None,
+            timeout=None):
+        """Run any query form and serialise the result with pyoxigraph's own writers."""
+        def run():
+            res = self._query(query, default_graphs=default_graphs, named_graphs=named_graphs,
+                              base_iri=base_iri)
+            if isinstance(res, ox.QueryTriples):
+                fmt = ox.RdfFormat.from_media_type(media_type)
+                if fmt is None:
+                    raise StoreError("no RDF writer for %s" % media_type)
+                return ox.serialize(res, format=fmt)
+            fmt = ox.QueryResultsFormat.from_media_type(media_type)
+            if fmt is None:
+                raise StoreError("no results writer for %s" % media_type)
+            return res.serialize(format=fmt)
+        return self._run(run, timeout)
+
+    # -- writing ----------------------------------------------------------------------------
+    def replace_graph(self, graph_iri: str, ntriples: bytes) -> None:
+        """Replace one named graph whole (write mode only; the build publishes the result)."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        g = ox.NamedNode(graph_iri)
+        self._store.remove_graph(g) if self._store.contains_named_graph(g) else None
+        self._store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+
+    def publish(self, graphs: Mapping[str, bytes], version: str) -> Path:
+        """Write `graphs` (IRI -> N-Triples) as a new version directory and swap `current` to it.
+
+        Everything is written and flushed before the symlink swap, so a build killed at any point
+        leaves the previous version serving.
+        """
+        versions = self.root / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        final = versions / ("%s-%d" % (version[:16], time.time_ns()))
+        staging = versions / (".staging-%d-%d" % (os.getpid(), time.time_ns()))
+        try:
+            store = ox.Store(str(staging))
+            for iri, data in graphs.items():
+                store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(iri))
+            store.add(ox.Quad(ox.NamedNode(META_GRAPH), ox.NamedNode(VERSION_PREDICATE),
+                              ox.Literal(version), ox.NamedNode(META_GRAPH)))
+            store.flush()
+            store.optimize()
+            del store
+            os.rename(staging, final)
+            tmp_link = self.root / (".current-%d" % os.getpid())
+            if os.path.lexists(tmp_link):
+                os.unlink(tmp_link)
+            os.symlink(os.path.relpath(final, self.root), tmp_link)
+            _fsync_dir(versions)
+            os.replace(tmp_link, self._current_link())
+            _fsync_dir(self.root)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        self._prune(versions, keep=final)
+        if not self.read_only:
+            self._store = ox.Store.read_only(str(final))
+            self._target, self._version = final, version
+        return final
+
+    def _prune(self, versions: Path, keep: Path) -> None:
+        """Remove old version directories (and leftovers of killed builds), keeping the newest."""
+        done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+        for p in done[KEEP_VERSIONS:]:
+            if p != keep:
+                shutil.rmtree(p, ignore_errors=True)
+        for p in versions.glob(".staging-*"):
+            pid = p.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+
+    # -- facts ------------------------------------------------------------------------------
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def triple_count(self) -> int:
+        return len(self._store)
+
+    def graph_version(self) -> str:
+        if self._version is None:
+            self._version = super().graph_version()
+        return self._version
+
+    @property
+    def location(self) -> str:
+        return str(self._target or self.root)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
