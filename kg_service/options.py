@@ -1,0 +1,344 @@
+"""The options finder: a patient profile in, the document's options for it out, each with its quote.
+
+The matching itself is SPARQL (`queries/options.rq`: one state per condition); this module validates
+the profile, binds it as typed (factor, value) rows, and shapes the rows into the contract's answer.
+What changes only with the graph (recommendation details, vocabulary, approvals) is read once per
+graph version.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from . import DISCLAIMER
+from .named_queries import NamedQuery, load_all
+from .store import Store
+from .xrefs import xref_keys
+
+PROFILE_FIELDS = ("disease", "status", "mutations", "remission_months", "age", "prior_therapy", "site",
+                  "symptoms")
+# the contract's value sets (CONTRACT.md, "Profile fields"); codes map to classes through the graph
+CHOICES = {
+    "disease": ("AML", "APL"),
+    "status": ("refractory", "relapsed"),
+    "prior_therapy": ("ATRA+ATO", "ATRA+chemo"),
+    "site": ("marrow", "cns"),
+    "symptoms": ("pain", "low_blood_counts", "fatigue", "nausea", "appetite_loss", "infection"),
+}
+DEFAULTS = {"disease": "AML", "site": "marrow"}
+GENE_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$")
+WHY_NAMES = {"disease": "disease", "status": "status", "mutations": "mutation", "prior_therapy": "prior therapy",
+             "site": "site", "symptoms": "symptom", "remission_months": "remission (months)", "age": "age"}
+
+
+class ProfileError(ValueError):
+    """The profile has malformed fields; `errors` maps each bad field to the reason."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join("%s: %s" % kv for kv in errors.items()))
+        self.errors = errors
+
+
+def _split(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _choice(field: str, value, errors: dict):
+    if not isinstance(value, str):
+        errors[field] = "must be one of %s" % ", ".join(CHOICES[field])
+        return None
+    for choice in CHOICES[field]:
+        if value.strip().lower() == choice.lower():
+            return choice
+    errors[field] = "%r is not one of %s" % (value, ", ".join(CHOICES[field]))
+    return None
+
+
+def _number(field: str, value, errors: dict, *, integer: bool, low: float, high: float):
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        errors[field] = "must be a number"
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except Exception:
+        errors[field] = "%r is not a number" % (value,)
+        return None
+    if not number.is_finite():
+        errors[field] = "must be a finite number"
+        return None
+    if integer and number != number.to_integral_value():
+        errors[field] = "must be a whole number of years"
+        return None
+    if not (low <= number <= high):
+        errors[field] = "must be between %s and %s" % (low, high)
+        return None
+    return int(number) if integer else (int(number) if number == number.to_integral_value() else float(number))
+
+
+def parse_profile(raw) -> dict:
+    """Validate and normalise a profile (query parameters or a JSON object).
+
+    Missing fields stay missing (unknown), except `disease` and `site` which take the contract's
+    defaults. `mutations` is kept as given: absent = not known; a list (even empty) = the complete
+    list of mutations found.
+
+    >>> parse_profile({"status": "Relapsed", "mutations": "idh1, FLT3", "age": "45"})
+    {'disease': 'AML', 'status': 'relapsed', 'mutations': ['IDH1', 'FLT3'], 'age': 45, 'site': 'marrow'}
+    >>> parse_profile({"status": "gone", "age": -3})
+    Traceback (most recent call last):
+    ...
+    kg_service.options.ProfileError: status: 'gone' is not one of refractory, relapsed; age: must be between 0 and 130
+    """
+    if not hasattr(raw, "get") or not hasattr(raw, "keys"):
+        raise ProfileError({"profile": "must be an object of profile fields"})
+    errors: dict[str, str] = {}
+    unknown = sorted(set(raw.keys()) - set(PROFILE_FIELDS))
+    for name in unknown:
+        errors[name] = "not a profile field (fields: %s)" % ", ".join(PROFILE_FIELDS)
+    out: dict = {}
+    out["disease"] = _choice("disease", raw.get("disease") or DEFAULTS["disease"], errors)
+    if raw.get("status") in (None, ""):
+        errors["status"] = "required: refractory or relapsed"
+    else:
+        out["status"] = _choice("status", raw.get("status"), errors)
+    if "mutations" in raw and raw.get("mutations") is not None:
+        genes = []
+        for g in _split(raw.get("mutations")):
+            if not isinstance(g, str) or not GENE_SYMBOL.match(g.strip()):
+                errors["mutations"] = "%r is not a gene symbol" % (g,)
+                break
+            if g.strip().upper() not in genes:
+                genes.append(g.strip().upper())
+        out["mutations"] = genes
+    if raw.get("remission_months") not in (None, ""):
+        out["remission_months"] = _number("remission_months", raw.get("remission_months"), errors,
+                                          integer=False, low=0, high=1200)
+    if raw.get("age") not in (None, ""):
+        out["age"] = _number("age", raw.get("age"), errors, integer=True, low=0, high=130)
+    if raw.get("prior_therapy") not in (None, ""):
+        out["prior_therapy"] = _choice("prior_therapy", raw.get("prior_therapy"), errors)
+    out["site"] = _choice("site", raw.get("site") or DEFAULTS["site"], errors)
+    if raw.get("symptoms") not in (None, ""):
+        symptoms = []
+        for s in _split(raw.get("symptoms")):
+            choice = _choice("symptoms", s, errors)
+            if choice and choice not in symptoms:
+                symptoms.append(choice)
+        out["symptoms"] = symptoms
+    if errors:
+        raise ProfileError(errors)
+    return out
+
+
+def profile_key(profile: dict) -> tuple:
+    """A hashable, order-independent key of a normalised profile (for caches and ETags)."""
+    return tuple((k, tuple(sorted(v)) if isinstance(v, list) else v) for k, v in sorted(profile.items()))
+
+
+@dataclass
+class Vocabulary:
+    """Profile fields -> factor IRIs, codes <-> classes, as the graph defines them."""
+    factors: dict[str, URIRef]
+    codes: dict[str, URIRef]
+    code_of: dict[URIRef, str]
+    labels: dict[URIRef, str]
+
+    def code(self, text: str) -> URIRef | None:
+        return self.codes.get(str(text).lower())
+
+
+class OptionsFinder:
+    """Answers profiles from one store; caches per graph version."""
+
+    def __init__(self, store_getter, queries: dict[str, NamedQuery] | None = None, cache_size: int = 4096):
+        self._store_getter = store_getter
+        self.queries = queries or load_all()
+        self._static: dict = {}
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # -- what changes only with the graph ------------------------------------------------------
+    def _graph_facts(self, store: Store) -> dict:
+        version = store.graph_version()
+        facts = self._static.get(version)
+        if facts is None:
+            facts = {"version": version,
+                     "vocabulary": self._vocabulary(store),
+                     "details": self._details(store),
+                     "approvals": self._approvals(store)}
+            with self._lock:
+                self._static = {version: facts}
+                self._cache.clear()
+        return facts
+
+    def _vocabulary(self, store: Store) -> Vocabulary:
+        rows = store.select(self.queries["profile-vocabulary"].text)
+        factors, codes, code_of, labels = {}, {}, {}, {}
+        for r in rows:
+            if "field" in r:
+                factors[str(r["field"])] = r["factor"]
+            if "code" in r:
+                codes[str(r["code"]).lower()] = r["value"]
+                code_of[r["value"]] = str(r["code"])
+                labels[r["value"]] = str(r["label"])
+        return Vocabulary(factors, codes, code_of, labels)
+
+    def _details(self, store: Store) -> dict:
+        out = {}
+        for r in store.select(self.queries["recommendations"].text, {"recommendation": None}):
+            rec = str(r["recommendation"])
+            if rec in out:
+                continue
+            brands = [b for b in str(r.get("brands", "")).split(" | ") if b]
+            xref_iris = [x for x in str(r.get("xrefs", "")).split(" | ") if x]
+            out[rec] = {
+                "order": int(r["order"]),
+                "rank": int(r["strengthRank"]),
+                "therapy": {"id": str(r["therapy"]), "label": str(r["therapyLabel"]),
+                            "brand": brands[0] if brands else None, "brands": brands,
+                            "kind": str(r["kindLabel"]) if "kindLabel" in r else None,
+                            "xrefs": xref_keys(xref_iris), "xref_iris": xref_iris},
+                "strength": str(r["strength"]),
+                "strength_wording": str(r["wording"]),
+                "caveat": str(r["caveat"]) if "caveat" in r else None,
+                "note": str(r["note"]) if "note" in r else None,
+                "combined_with": [c for c in str(r.get("combinedWith", "")).split(" | ") if c],
+                "source": {"quote": str(r["quote"]), "section": str(r["section"]),
+                           "document": str(r["document"]), "title": str(r["documentTitle"]),
+                           "revised": str(r["revised"])},
+            }
+        return out
+
+    def _approvals(self, store: Store) -> dict:
+        out: dict[str, list] = {}
+        query = self.queries["approvals"]
+        for r in store.select(query.text, {"after_revision": None, "drug": None}):
+            out.setdefault(str(r["drug"]), []).append({
+                "date": str(r["date"]), "indication": str(r["indication"]),
+                "biomarker": str(r["biomarker"]) if "biomarker" in r else None,
+                "companion_diagnostic": str(r["companionDiagnostic"]) if "companionDiagnostic" in r else None,
+                "application": str(r["application"]) if "application" in r else None,
+                "after_document_revision": str(r["afterRevision"]).lower() == "true"})
+        return out
+
+    # -- per profile -----------------------------------------------------------------------------
+    def profile_rows(self, profile: dict, vocab: Vocabulary) -> tuple[list[tuple], list[str]]:
+        """The profile as (factor, value) rows to bind, and warnings for what the graph does not know."""
+        rows, warnings = [], []
+        for field in PROFILE_FIELDS:
+            if field not in profile:
+                continue
+            factor = vocab.factors.get(field)
+            if factor is None:
+                warnings.append("the graph has no factor for %s; it was ignored" % field)
+                continue
+            value = profile[field]
+            if field in ("remission_months", "age"):
+                rows.append((factor, Literal(Decimal(str(value)), datatype=XSD.decimal)))
+                continue
+            values = value if isinstance(value, list) else [value]
+            stated = False
+            for v in values:
+                iri = vocab.code(v)
+                if iri is None:
+                    if field == "mutations":
+                        warnings.append("mutation %s: the document names no option for it" % v)
+                    else:
+                        warnings.append("%s %s is not known to the graph" % (field, v))
+                    continue
+                rows.append((factor, iri))
+                stated = True
+            if not stated and field in ("mutations", "symptoms") and field in profile:
+                # stated, but nothing the graph knows: conditions on this factor are not met
+                rows.append((factor, Literal("none-known")))
+        return rows, warnings
+
+    def find(self, profile: dict) -> dict:
+        """The answer for a validated profile (see parse_profile), as the contract shapes it."""
+        store = self._store_getter()
+        facts = self._graph_facts(store)
+        key = profile_key(profile)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        vocab = facts["vocabulary"]
+        rows, warnings = self.profile_rows(profile, vocab)
+        result = store.select(self.queries["options"].text, {("factor", "value"): rows})
+        answer = {
+            "profile": profile,
+            "options": assemble(result, facts["details"], facts["approvals"], vocab, profile),
+            "warnings": warnings,
+            "disclaimer": DISCLAIMER,
+            "graph_version": facts["version"],
+        }
+        with self._lock:
+            self._cache[key] = answer
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return answer
+
+
+def _why(field: str, given, vocab: Vocabulary, profile: dict, text: str) -> str:
+    name = WHY_NAMES.get(field, field)
+    if field in ("remission_months", "age"):
+        return "%s %s: %s" % (name, _plain_number(profile.get(field)), text)
+    code = vocab.code_of.get(given, str(given)) if given is not None else "?"
+    return "%s %s matches" % (name, code)
+
+
+def _plain_number(value) -> str:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary, profile: dict) -> list[dict]:
+    """Group condition states by recommendation, drop those with an unmet condition, shape and order."""
+    by_rec: dict[str, dict] = {}
+    for r in rows:
+        rec = str(r["recommendation"])
+        entry = by_rec.setdefault(rec, {"unmet": False, "conditions": [], "why": []})
+        state = str(r["state"])
+        if state == "unmet":
+            entry["unmet"] = True
+        elif state == "open":
+            entry["conditions"].append(str(r["text"]))
+        else:
+            entry["why"].append(_why(str(r.get("field", "")), r.get("given"), vocab, profile, str(r["text"])))
+    options = []
+    for rec, entry in by_rec.items():
+        if entry["unmet"] or rec not in details:
+            continue
+        d = details[rec]
+        options.append({
+            "therapy": d["therapy"],
+            "recommendation": rec,
+            "strength": d["strength"],
+            "strength_wording": d["strength_wording"],
+            "caveat": d["caveat"],
+            "combined_with": d["combined_with"],
+            "conditions": entry["conditions"],
+            "why": entry["why"],
+            "note": d["note"],
+            "source": d["source"],
+            "fda_approvals": approvals.get(d["therapy"]["id"], []),
+            "_sort": (d["rank"], d["order"]),
+        })
+    options.sort(key=lambda o: o.pop("_sort"))
+    return options

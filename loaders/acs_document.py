@@ -1,0 +1,219 @@
+"""The ACS document source: the verbatim page text plus the curated recommendations (YAML).
+
+Every recommendation becomes a `Recommendation` individual with its conditions, strength, section
+and quote (W3C Web Annotation selectors located in the text), resolved against the TBox: class
+names must exist there, profile codes are looked up through `amlkg:profileCode`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import rdflib
+import yaml
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, XSD
+
+from kg_service.vocab import AMLKG, OA, PROV
+
+# YAML `when` keys holding numbers, and the bound each spelling means
+NUMERIC_BOUNDS = {"at_least": AMLKG.minInclusive, "more_than": AMLKG.minExclusive,
+                  "under": AMLKG.maxExclusive, "at_most": AMLKG.maxInclusive}
+CONTEXT_CHARS = 32
+
+
+class DataError(ValueError):
+    """A curated record is wrong; the message names the file, record and reason."""
+
+
+def _en(text: str) -> Literal:
+    return Literal(text, lang="en")
+
+
+class Vocabulary:
+    """What the loader needs to know from the TBox, read once."""
+
+    def __init__(self, tbox: rdflib.Graph):
+        self.classes = {s for s in tbox.subjects(RDF.type, OWL.Class) if isinstance(s, URIRef)}
+        self.labels = {s: str(o) for s, o in tbox.subject_objects(RDFS.label)}
+        self.codes: dict[str, URIRef] = {}
+        for cls, code in tbox.subject_objects(AMLKG.profileCode):
+            key = str(code).lower()
+            if key in self.codes and self.codes[key] != cls:
+                raise DataError("ontology: profile code %r is used by %s and %s" % (code, self.codes[key], cls))
+            self.codes[key] = cls
+        self.factor_by_field = {str(f): s for s, f in tbox.subject_objects(AMLKG.profileField)}
+        self.factors = set(tbox.subjects(RDF.type, AMLKG.ProfileFactor))
+        self.strengths = {str(self.labels.get(s, "")): s for s in tbox.subjects(RDF.type, AMLKG.Strength)}
+
+    def cls(self, name: str, where: str) -> URIRef:
+        iri = AMLKG[name]
+        if iri not in self.classes:
+            raise DataError("%s: %r is not a class of ontology/amlkg.owl" % (where, name))
+        return iri
+
+    def code(self, value, where: str) -> URIRef:
+        iri = self.codes.get(str(value).lower())
+        if iri is None:
+            raise DataError("%s: %r is not a profile code of any class (amlkg:profileCode)" % (where, value))
+        return iri
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load(files: dict, tbox: rdflib.Graph) -> rdflib.Graph:
+    """Triples for the document, its sections and references, and every curated recommendation."""
+    text = Path(files["text"]).read_text(encoding="utf-8")
+    src = Path(files["recommendations"])
+    try:
+        data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise DataError("%s: not valid YAML: %s" % (src, e)) from None
+    vocab = Vocabulary(tbox)
+    g = rdflib.Graph()
+    doc_meta = data["document"]
+    prefix = doc_meta["id"]
+    doc = AMLKG[prefix]
+    g.add((doc, RDF.type, AMLKG.SourceDocument))
+    g.add((doc, RDF.type, OWL.NamedIndividual))
+    g.add((doc, RDFS.label, _en("%s: %s" % (doc_meta["publisher"], doc_meta["title"]))))
+    g.add((doc, DCTERMS.title, Literal(doc_meta["title"])))
+    g.add((doc, DCTERMS.publisher, Literal(doc_meta["publisher"])))
+    g.add((doc, DCTERMS.modified, Literal(str(doc_meta["revised"]), datatype=XSD.date)))
+    g.add((doc, AMLKG.sourceFile, Literal(doc_meta["file"])))
+    g.add((doc, AMLKG.sha256, Literal(doc_meta["sha256"])))
+
+    sections = {}
+    for order, sec in enumerate(data["sections"], start=1):
+        where = "%s: section %r" % (src, sec.get("id"))
+        if "\n%s\n" % sec["heading"] not in text:
+            raise DataError("%s: heading %r is not a line of the document" % (where, sec["heading"]))
+        iri = AMLKG["%s-section-%s" % (prefix, sec["id"])]
+        sections[sec["id"]] = iri
+        g.add((iri, RDF.type, AMLKG.DocumentSection))
+        g.add((iri, RDF.type, OWL.NamedIndividual))
+        g.add((iri, RDFS.label, _en(sec["heading"])))
+        g.add((iri, AMLKG.sectionOrder, Literal(order)))
+        g.add((iri, AMLKG.statesOptions, Literal(bool(sec.get("treatment")))))
+        g.add((iri, DCTERMS.isPartOf, doc))
+
+    for ref in data["references"]:
+        where = "%s: reference %r" % (src, ref.get("id"))
+        if ref["citation"] not in text:
+            raise DataError("%s: citation is not in the document text" % where)
+        iri = AMLKG["%s-ref-%s" % (prefix, ref["id"])]
+        g.add((iri, RDF.type, AMLKG.CitedReference))
+        g.add((iri, RDF.type, OWL.NamedIndividual))
+        g.add((iri, RDFS.label, _en(ref["label"])))
+        g.add((iri, DCTERMS.bibliographicCitation, Literal(ref["citation"])))
+        g.add((doc, DCTERMS.references, iri))
+
+    templates = data.get("condition_texts", {})
+    seen = set()
+    for order, rec in enumerate(data["recommendations"], start=1):
+        where = "%s: recommendation #%d %r" % (src, order, rec.get("id"))
+        try:
+            _add_recommendation(g, rec, order, where, prefix, doc, text, sections, templates, vocab, seen)
+        except KeyError as e:
+            raise DataError("%s: missing field %s" % (where, e)) from None
+    return g
+
+
+def _locate(text: str, quote: str, where: str) -> tuple[int, int]:
+    start = text.find(quote)
+    if start < 0:
+        raise DataError("%s: the quote is not an exact substring of the document: %r" % (where, quote[:80]))
+    return start, start + len(quote)
+
+
+def _add_recommendation(g, rec, order, where, prefix, doc, text, sections, templates, vocab, seen):
+    rid = rec["id"]
+    if rid in seen:
+        raise DataError("%s: duplicate id" % where)
+    seen.add(rid)
+    iri = AMLKG["%s-%s" % (prefix, rid)]
+    therapy = vocab.cls(rec["recommends"], where)
+    if rec["section"] not in sections:
+        raise DataError("%s: unknown section %r" % (where, rec["section"]))
+    strength = vocab.strengths.get(rec["strength"])
+    if strength is None:
+        raise DataError("%s: unknown strength %r (one of %s)" % (where, rec["strength"], sorted(vocab.strengths)))
+
+    g.add((iri, RDF.type, AMLKG.Recommendation))
+    g.add((iri, RDF.type, OWL.NamedIndividual))
+    g.add((iri, RDFS.label, _en("%s recommendation: %s" % (prefix.upper(), rid.replace("-", " ")))))
+    g.add((iri, AMLKG.recommends, therapy))
+    for name in rec.get("combined_with", []):
+        g.add((iri, AMLKG.possiblyCombinedWith, vocab.cls(name, where)))
+    g.add((iri, AMLKG.hasStrength, strength))
+    g.add((iri, AMLKG.strengthWording, Literal(rec["wording"])))
+    if rec.get("caveat"):
+        if rec["caveat"] not in rec["quote"]:
+            raise DataError("%s: the caveat is not part of the quote" % where)
+        g.add((iri, AMLKG.caveat, Literal(rec["caveat"])))
+    if rec.get("note"):
+        g.add((iri, RDFS.comment, _en(rec["note"])))
+    g.add((iri, AMLKG.inSection, sections[rec["section"]]))
+    g.add((iri, AMLKG.recommendationOrder, Literal(order)))
+
+    start, end = _locate(text, rec["quote"], where)
+    quote = AMLKG["%s-quote-%d-%d" % (prefix, start, end)]
+    g.add((iri, PROV.wasDerivedFrom, quote))
+    if (quote, RDF.type, OA.SpecificResource) not in g:
+        tqs, tps = URIRef(quote + "-text"), URIRef(quote + "-position")
+        g.add((quote, RDF.type, OA.SpecificResource))
+        g.add((quote, RDF.type, OWL.NamedIndividual))
+        g.add((quote, RDFS.label, _en("quote at characters %d-%d" % (start, end))))
+        g.add((quote, OA.hasSource, doc))
+        g.add((quote, OA.hasSelector, tqs))
+        g.add((quote, OA.hasSelector, tps))
+        g.add((tqs, RDF.type, OA.TextQuoteSelector))
+        g.add((tqs, RDF.type, OWL.NamedIndividual))
+        g.add((tqs, RDFS.label, _en("text quote selector at characters %d-%d" % (start, end))))
+        g.add((tqs, OA.exact, Literal(rec["quote"])))
+        g.add((tqs, OA.prefix, Literal(text[max(0, start - CONTEXT_CHARS):start])))
+        g.add((tqs, OA.suffix, Literal(text[end:end + CONTEXT_CHARS])))
+        g.add((tps, RDF.type, OA.TextPositionSelector))
+        g.add((tps, RDF.type, OWL.NamedIndividual))
+        g.add((tps, RDFS.label, _en("text position selector at characters %d-%d" % (start, end))))
+        g.add((tps, OA.start, Literal(start)))
+        g.add((tps, OA.end, Literal(end)))
+
+    n = 0
+    for field, spec in (rec.get("when") or {}).items():
+        factor = vocab.factor_by_field.get(field)
+        if factor is None:
+            raise DataError("%s: %r is not a profile field (one of %s)" % (where, field, sorted(vocab.factor_by_field)))
+        n += 1
+        cond = AMLKG["%s-%s-c%d" % (prefix, rid, n)]
+        if isinstance(spec, dict):
+            bounds = [(k, v) for k, v in spec.items() if k in NUMERIC_BOUNDS]
+            if not bounds or "text" not in spec or set(spec) - set(NUMERIC_BOUNDS) - {"text"}:
+                raise DataError("%s: %s needs one of %s and a text" % (where, field, sorted(NUMERIC_BOUNDS)))
+            for k, v in bounds:
+                g.add((cond, NUMERIC_BOUNDS[k], Literal(str(v), datatype=XSD.decimal)))
+            cond_text = spec["text"]
+        else:
+            values = [vocab.code(v, "%s: %s" % (where, field)) for v in _as_list(spec)]
+            for v in values:
+                g.add((cond, AMLKG.requiresValue, v))
+            labels = " or ".join(vocab.labels.get(v, str(v)) for v in values)
+            cond_text = templates.get(field, "{values}").format(values=labels)
+        _add_condition(g, iri, cond, factor, cond_text, n)
+    for item in rec.get("open") or []:
+        factor = AMLKG["factor-" + item["factor"]]
+        if factor not in vocab.factors or factor in vocab.factor_by_field.values():
+            raise DataError("%s: open condition factor %r is not one of the unsettled factors" % (where, item["factor"]))
+        n += 1
+        _add_condition(g, iri, AMLKG["%s-%s-c%d" % (prefix, rid, n)], factor, item["text"], n)
+
+
+def _add_condition(g, rec, cond, factor, text, order):
+    g.add((rec, AMLKG.hasCondition, cond))
+    g.add((cond, RDF.type, AMLKG.Condition))
+    g.add((cond, RDF.type, OWL.NamedIndividual))
+    g.add((cond, RDFS.label, _en("%s (%s)" % (text, str(cond).rsplit("/", 1)[-1]))))
+    g.add((cond, AMLKG.onFactor, factor))
+    g.add((cond, AMLKG.conditionText, Literal(text)))
+    g.add((cond, AMLKG.conditionOrder, Literal(order)))

@@ -1,0 +1,256 @@
+"""Build the graph: sources -> named graphs -> SHACL -> QC queries -> reasoning -> publish + release files.
+
+Nothing is written to the store until every check has passed, and the store swaps to the new
+version in one step, so a failed or killed build leaves the served graph as it was. The same
+inputs give the same triples (blank nodes canonicalised) and the same `graph_version`.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pyoxigraph as ox
+import rdflib
+import yaml
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS
+
+from kg_service.store import META_GRAPH, open_store
+from kg_service.vocab import AMLKG, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROV
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SOURCES = HERE / "sources.yaml"
+SHAPES_DIR = ROOT / "ontology" / "shapes"
+QC_DIR = ROOT / "ontology" / "qc"
+
+
+class BuildError(Exception):
+    """The build stopped; the message says which step, file and record."""
+
+
+@dataclass
+class Source:
+    id: str
+    graph: str
+    loader: str
+    title: str
+    files: dict  # name -> Path
+    checksums: dict  # name -> expected sha256 (upstream files only)
+
+
+def read_sources(path: Path | None = None) -> list[Source]:
+    """The source registry, with file paths made absolute."""
+    path = path or SOURCES
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for entry in data["sources"]:
+        files, sums = {}, {}
+        for name, spec in entry["files"].items():
+            files[name] = (path.parent / spec["path"]).resolve()
+            if spec.get("sha256"):
+                sums[name] = spec["sha256"]
+        out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums))
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def verify_checksums(source: Source) -> dict:
+    """Every file must exist; an upstream file must still be the verbatim copy it was recorded as."""
+    digests = {}
+    for name, path in source.files.items():
+        if not path.exists():
+            raise BuildError("source %s: file %s is missing" % (source.id, path))
+        digests[name] = sha256_file(path)
+        want = source.checksums.get(name)
+        if want and digests[name] != want:
+            raise BuildError("source %s: %s changed (sha256 %s, recorded %s); upstream sources are kept "
+                             "verbatim: update sources.yaml only for a new upstream version"
+                             % (source.id, path.name, digests[name], want))
+    return digests
+
+
+def validate_shapes(data: rdflib.Graph, tbox: rdflib.Graph) -> None:
+    """SHACL-validate the data graphs against ontology/shapes/*.ttl (with the TBox for class checks)."""
+    import pyshacl
+    shapes = rdflib.Graph()
+    for f in sorted(SHAPES_DIR.glob("*.ttl")):
+        shapes.parse(f, format="turtle")
+    if len(shapes) == 0:
+        return
+    conforms, _graph, text = pyshacl.validate(data, shacl_graph=shapes, ont_graph=tbox,
+                                              inference="none", advanced=True, allow_warnings=True)
+    if not conforms:
+        raise BuildError("SHACL validation failed:\n%s" % text[:4000])
+
+
+def run_qc(store: ox.Store) -> None:
+    """Run every ontology/qc/*-violation.rq over the union of the graphs; any row fails the build."""
+    problems = []
+    for f in sorted(QC_DIR.glob("*-violation.rq")):
+        rows = list(store.query(f.read_text(encoding="utf-8"), use_default_graph_as_union=True))
+        for sol in rows[:10]:
+            problems.append("%s: %s" % (f.name, ", ".join("%s=%s" % (v, sol[v]) for v in _vars(sol))))
+        if len(rows) > 10:
+            problems.append("%s: … %d rows in all" % (f.name, len(rows)))
+    if problems:
+        raise BuildError("QC queries found violations:\n  " + "\n  ".join(problems))
+
+
+def _vars(solution) -> list[str]:
+    try:
+        return [v.value for v in solution.variables] if hasattr(solution, "variables") else []
+    except Exception:
+        return []
+
+
+def _ntriples(g: rdflib.Graph) -> bytes:
+    return g.serialize(format="nt", encoding="utf-8")
+
+
+def canonical_dataset(graphs: dict[str, bytes]) -> tuple[dict[str, bytes], str]:
+    """Canonicalise blank nodes across all graphs; return sorted N-Triples per graph and the version hash."""
+    ds = ox.Dataset()
+    for iri, data in graphs.items():
+        graph = ox.NamedNode(iri)
+        for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+            ds.add(ox.Quad(t.subject, t.predicate, t.object, graph))
+    ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    per_graph: dict[str, list[str]] = {iri: [] for iri in graphs}
+    for q in ds:
+        per_graph[q.graph_name.value].append("%s %s %s ." % (q.subject, q.predicate, q.object))
+    digest = hashlib.sha256()
+    out = {}
+    for iri in sorted(per_graph):
+        lines = sorted(per_graph[iri])
+        body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+        out[iri] = body
+        digest.update(iri.encode() + b"\n" + body)
+    return out, digest.hexdigest()
+
+
+def provenance(sources: list[Source], digests: dict, graphs: dict[str, rdflib.Graph]) -> rdflib.Graph:
+    """Describe each named graph: where it came from, file checksums, size."""
+    g = rdflib.Graph()
+    for s in sources:
+        node = URIRef(s.graph)
+        g.add((node, RDF.type, PROV.Entity))
+        g.add((node, RDFS.label, Literal(s.title, lang="en")))
+        g.add((node, AMLKG.tripleCount, Literal(len(graphs[s.graph]))))
+        for name, path in s.files.items():
+            g.add((node, AMLKG.sourceFile, Literal(path.name)))
+            g.add((node, AMLKG.sha256, Literal("%s %s" % (digests[s.id][name], path.name))))
+        for doc in graphs[s.graph].subjects(RDF.type, AMLKG.SourceDocument):
+            g.add((node, PROV.wasDerivedFrom, doc))
+    inferred = URIRef(INFERRED_GRAPH)
+    g.add((inferred, RDF.type, PROV.Entity))
+    g.add((inferred, RDFS.label, Literal("inferences of the HermiT reasoner over the ontology", lang="en")))
+    g.add((inferred, PROV.wasDerivedFrom, URIRef(ONTOLOGY_GRAPH)))
+    g.add((inferred, AMLKG.tripleCount, Literal(len(graphs[str(INFERRED_GRAPH)]))))
+    return g
+
+
+def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes) -> None:
+    """Release files: the union as Turtle, N-Triples and JSON-LD, the dataset as N-Quads/TriG, and the
+    ontology with its inferences as RDF/XML (for Protégé and owlready2)."""
+    release_dir.mkdir(parents=True, exist_ok=True)
+    ds = ox.Dataset()
+    union = []
+    for iri, data in graphs.items():
+        for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+            ds.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(iri)))
+            union.append(t)
+
+    def emit(name: str, content: bytes) -> None:
+        tmp = release_dir / (".%s.tmp" % name)
+        tmp.write_bytes(content)
+        os.replace(tmp, release_dir / name)
+
+    prefixes = {"amlkg": str(AMLKG), "oa": "http://www.w3.org/ns/oa#", "prov": str(PROV),
+                "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": str(DCTERMS),
+                "owl": "http://www.w3.org/2002/07/owl#", "rdfs": str(RDFS), "xsd": "http://www.w3.org/2001/XMLSchema#"}
+    emit("amlkg.nt", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES))
+    emit("amlkg.ttl", ox.serialize(union, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+    emit("amlkg.jsonld", ox.serialize(union, format=ox.RdfFormat.JSON_LD))
+    emit("amlkg.nq", ox.serialize(ds, format=ox.RdfFormat.N_QUADS))
+    emit("amlkg.trig", ox.serialize(ds, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+    owl = rdflib.Graph()
+    owl.parse(data=tbox_nt + inferred_nt, format="nt")
+    for p, ns in prefixes.items():
+        owl.bind(p, ns)
+    emit("amlkg-inferred.owl", owl.serialize(format="xml", encoding="utf-8"))
+
+
+def build(location: str, *, release_dir: str | None = "var/release", log: Callable = print) -> str:
+    """Build every source into the store at `location`; return the graph version."""
+    t0 = time.monotonic()
+
+    def step(n: int, text: str) -> None:
+        log("[%d/7] %s (%.1f s)" % (n, text, time.monotonic() - t0))
+
+    sources = read_sources()
+    digests = {s.id: verify_checksums(s) for s in sources}
+    step(1, "read %d sources, checksums verified" % len(sources))
+
+    graphs: dict[str, rdflib.Graph] = {}
+    tbox = None
+    for s in sorted(sources, key=lambda s: s.graph != str(ONTOLOGY_GRAPH)):
+        module = importlib.import_module(s.loader)
+        try:
+            g = module.load(s.files, tbox)
+        except BuildError:
+            raise
+        except (ValueError, KeyError, OSError) as e:
+            raise BuildError("source %s (%s): %s" % (s.id, s.loader, e)) from None
+        graphs[s.graph] = g
+        if s.graph == str(ONTOLOGY_GRAPH):
+            tbox = g
+        step(2, "loaded %s: %d triples" % (s.id, len(g)))
+    if tbox is None:
+        raise BuildError("sources.yaml has no ontology source (%s)" % ONTOLOGY_GRAPH)
+
+    data = rdflib.Graph()
+    for iri, g in graphs.items():
+        if iri != str(ONTOLOGY_GRAPH):
+            data += g
+    validate_shapes(data, tbox)
+    step(3, "SHACL shapes conform")
+
+    from .reasoning import infer
+    try:
+        inferred = infer(tbox)
+    except Exception as e:
+        raise BuildError("reasoning failed: %s" % e) from None
+    graphs[str(INFERRED_GRAPH)] = inferred
+    step(4, "reasoner (HermiT) inferred %d triples" % len(inferred))
+
+    graphs[META_GRAPH] = provenance(sources, digests, graphs)
+    canonical, version = canonical_dataset({iri: _ntriples(g) for iri, g in graphs.items()})
+    qc_store = ox.Store()
+    for iri, nt in canonical.items():
+        qc_store.load(nt, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(iri))
+    run_qc(qc_store)
+    step(5, "QC queries found no violations")
+
+    store = open_store(location, read_only=False)
+    try:
+        store.publish(canonical, version)
+        step(6, "published version %s to %s" % (version[:12], location))
+    finally:
+        store.close()
+
+    if release_dir:
+        write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)])
+        step(7, "release files written to %s" % release_dir)
+    log("built %d triples in %d graphs, version %s, in %.1f s"
+        % (sum(len(g) for g in graphs.values()), len(graphs), version[:12], time.monotonic() - t0))
+    return version
