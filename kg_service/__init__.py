@@ -15,10 +15,11 @@ DISCLAIMER = ("Not medical advice. amlkg restates one patient-education document
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config layers, the served store, the sparql/api/ui blueprints, problem errors."""
     app = Flask(__name__, instance_relative_config=True)
-    from . import config, dataset, errors
+    from . import config, dataset, errors, services
     config.load(app, test_config)
     errors.init_app(app)
     dataset.init_app(app)
+    services.init_app(app)
 
     from .health import bp as health_bp
     app.register_blueprint(health_bp)

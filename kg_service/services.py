@@ -1,0 +1,30 @@
+"""App-wide services shared by the api and ui areas: the named queries and the options finder.
+
+Both are created once per worker in `init_app`; the queries are loaded at start-up so a broken
+`.rq` header stops the service with the file's name instead of failing a user's request.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from .dataset import get_store
+from .named_queries import NamedQuery, load_all
+from .options import OptionsFinder
+
+_EXT = "amlkg_services"
+
+
+def init_app(app: Flask) -> None:
+    queries = load_all()
+    finder = OptionsFinder(get_store, queries, cache_size=int(app.config["KG_CACHE_ENTRIES"]) or 1)
+    app.extensions[_EXT] = {"queries": queries, "finder": finder}
+
+
+def get_queries() -> dict[str, NamedQuery]:
+    """The named queries, by name."""
+    return current_app.extensions[_EXT]["queries"]
+
+
+def get_finder() -> OptionsFinder:
+    """The worker's options finder (its caches are keyed on the graph version)."""
+    return current_app.extensions[_EXT]["finder"]
