@@ -19,7 +19,14 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The backend cannot be reached now (a remote server down, a store being swapped)."""
+    """The backend cannot be reached now (a remote server down, a store being swapped).
+
+    `retry_after` is the number of seconds a client may wait before trying again (``Retry-After``).
+    """
+
+    def __init__(self, message: str = "", retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class QueryTimeout(StoreError):

@@ -131,11 +131,13 @@ class EmbeddedStore(Store):
     def _query(self, query: str, *, default_graphs=None, named_graphs=None, base_iri=None):
         store = self._store
         kwargs = {}
-        if default_graphs:
+        # None: the union of all named graphs / every named graph; a list (even empty) is the
+        # dataset exactly as given (SPARQL protocol default-graph-uri / named-graph-uri, FROM).
+        if default_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
         else:
             kwargs["use_default_graph_as_union"] = True
-        if named_graphs:
+        if named_graphs is not None:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         if base_iri:
             kwargs["base_iri"] = base_iri

@@ -1,0 +1,773 @@
+"""A remote SPARQL 1.1 server as the store, for data that outgrows one machine.
+
+Queries go over the SPARQL 1.1 Protocol as form-encoded POSTs that always carry ``Accept``
+(Virtuoso hangs on a direct ``application/sparql-query`` POST and answers an ASK without
+``Accept`` in HTML); SPARQLWrapper builds the requests. A build writes through the Graph Store
+Protocol (one PUT per graph) when a GSP URL is configured, else through SPARQL Update.
+
+Settings come from keyword arguments, else the environment, else the defaults:
+
+- ``update_url`` / ``KG_STORE_UPDATE_URL``: SPARQL Update endpoint; default the query URL with a
+  final ``/query`` turned into ``/update`` (Oxigraph, Fuseki), else the query URL itself.
+- ``gsp_url`` / ``KG_STORE_GSP_URL``: Graph Store Protocol endpoint (Oxigraph ``/store``); unset,
+  a build writes with SPARQL Update. ``gsp_graph_param`` / ``KG_STORE_GSP_GRAPH_PARAM``: ``graph``.
+- ``user`` / ``KG_STORE_USER``, ``password`` / ``KG_STORE_PASSWORD``, ``auth`` / ``KG_STORE_AUTH``:
+  ``basic`` (sent up front) or ``digest``; unset, whichever challenge the server sends is answered
+  (one extra round trip per request: set ``basic`` for Fuseki or GraphDB behind Basic auth).
+- ``connect_timeout`` / ``KG_STORE_CONNECT_TIMEOUT``: 3 s. ``timeout`` / ``KG_STORE_READ_TIMEOUT``:
+  30 s for a read (a call's own ``timeout=`` wins). ``write_timeout`` / ``KG_STORE_WRITE_TIMEOUT``:
+  300 s for one write request.
+- ``retries`` / ``KG_STORE_RETRIES``: 3, after ``backoff`` 0.1 s, doubling each time.
+
+Errors map onto the interface: a 400 is :class:`QuerySyntaxError`; no answer within the read
+timeout (or a server-side timeout message) is :class:`QueryTimeout`; a refused or reset
+connection and 502/503/504 are retried with exponential backoff and then raise
+:class:`StoreUnavailable` (with ``retry_after``). Nothing is remembered but a short "was down"
+mark that spares the next calls the backoff: the first call after the server comes back answers.
+"""
+from __future__ import annotations
+
+import gzip
+import http.client
+import logging
+import os
+import re
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+
+import orjson
+import pyoxigraph as ox
+import rdflib
+from rdflib import BNode, Literal, URIRef
+from SPARQLWrapper import INSERT, POST, SELECT, URLENCODED, SPARQLWrapper
+
+from .base import (GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout,
+                   Store, StoreError, StoreUnavailable)
+from .binding import bind_values, term_to_sparql
+from .embedded import to_rdflib
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "amlkg-remote-store (SPARQLWrapper)"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+SELECT_ACCEPT = "application/sparql-results+json"
+ASK_ACCEPT = "application/sparql-results+json"
+CONSTRUCT_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
+# media types a server may answer in place of the one asked for, meaning the same bytes
+MEDIA_TYPE_ALIASES = {
+    "application/n-triples": {"text/plain"},
+    "application/sparql-results+json": {"application/json"},
+    "application/sparql-results+xml": {"application/xml"},
+    "text/turtle": {"application/x-turtle"},
+}
+RETRY_STATUS = frozenset({502, 503, 504})
+# how servers word a query they cut (oxigraph, Virtuoso SR171/S1T00 and its cost estimate, Fuseki, GraphDB)
+_TIMEOUT_TEXT = re.compile(r"time ?out|timed out|S1T00|SR171|estimated execution time|"
+                           r"QueryCancelled|query was cancelled", re.IGNORECASE)
+_READ_CHUNK = 1 << 16
+
+DEFAULTS = {"connect_timeout": 3.0, "timeout": 30.0, "write_timeout": 300.0, "retries": 3,
+            "backoff": 0.1, "chunk_triples": 10_000, "version_ttl": 1.0, "down_grace": 2.0,
+            "gsp_graph_param": "graph"}
+
+
+def derive_update_url(url: str) -> str:
+    """The SPARQL Update URL that goes with a query URL: ``…/query`` becomes ``…/update``.
+
+    >>> derive_update_url("http://127.0.0.1:7878/query")
+    'http://127.0.0.1:7878/update'
+    >>> derive_update_url("http://localhost:3030/ds/query?x=1")
+    'http://localhost:3030/ds/update?x=1'
+    >>> derive_update_url("http://127.0.0.1:8890/sparql")   # Virtuoso, GraphDB, QLever: one URL
+    'http://127.0.0.1:8890/sparql'
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.path.endswith("/query"):
+        return urllib.parse.urlunsplit(parts._replace(path=parts.path[:-len("query")] + "update"))
+    return url
+
+
+def term_from_json(value: Mapping) -> rdflib.term.Identifier:
+    """One term of SPARQL JSON results as the rdflib term the embedded backend gives.
+
+    >>> term_from_json({"type": "literal", "value": "x", "datatype": XSD_STRING})
+    rdflib.term.Literal('x')
+    >>> term_from_json({"type": "typed-literal", "value": "1",
+    ...                 "datatype": "http://www.w3.org/2001/XMLSchema#boolean"})  # Virtuoso's way
+    rdflib.term.Literal('true', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#boolean'))
+    >>> term_from_json({"type": "literal", "value": "Rückfall", "xml:lang": "de"})
+    rdflib.term.Literal('Rückfall', lang='de')
+    >>> term_from_json({"type": "uri", "value": "https://w3id.org/amlkg/IDH1Mutation"})
+    rdflib.term.URIRef('https://w3id.org/amlkg/IDH1Mutation')
+    """
+    kind, text = value.get("type"), value.get("value")
+    if not isinstance(text, str):
+        raise StoreError("a result term without a value: %r" % (value,))
+    if kind == "uri":
+        return URIRef(text)
+    if kind in ("literal", "typed-literal"):
+        lang = value.get("xml:lang")
+        if lang:
+            return Literal(text, lang=lang)
+        datatype = value.get("datatype")
+        if not datatype or datatype in (XSD_STRING, RDF_LANG_STRING):
+            return Literal(text)
+        return Literal(text, datatype=URIRef(datatype))
+    if kind == "bnode":
+        return BNode(text)
+    raise StoreError("unsupported result term %r" % (value,))
+
+
+def _env_setting(explicit, environ: Mapping, name: str, default, cast=str):
+    if explicit is not None:
+        return cast(explicit)
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise StoreError("%s=%r is not a valid %s" % (name, raw, cast.__name__)) from None
+
+
+def _media_essence(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _answers_as(asked: str, got: str) -> bool:
+    asked = _media_essence(asked)
+    return not got or got == asked or got in MEDIA_TYPE_ALIASES.get(asked, ())
+
+
+def _body_text(body: bytes, limit: int = 500) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _syntax_error(message: str, line_shift: int = 0) -> QuerySyntaxError:
+    """A server's 400 message as QuerySyntaxError, locating the problem when the message does.
+
+    >>> e = _syntax_error("error at 1:10: expected CONSTRUCT")
+    >>> (e.line, e.column)
+    (1, 10)
+    >>> _syntax_error("Virtuoso 37000 Error SP030: SPARQL compiler, line 3: syntax error", 1).line
+    2
+    """
+    line = column = None
+    m = re.search(r"\b(\d+):(\d+)\b", message)
+    if m:
+        line, column = int(m.group(1)), int(m.group(2))
+    else:
+        m = re.search(r"\bline (\d+)", message, re.IGNORECASE)
+        if m:
+            line = int(m.group(1))
+    if line is not None and line_shift:
+        line = max(1, line - line_shift)
+    return QuerySyntaxError(message or "the server refused the query as malformed", line, column)
+
+
+# -- HTTP: separate connect and read timeouts over urllib ----------------------------------------
+class ConnectTimeout(ConnectionError):
+    """The server did not accept the connection in time (retried like a refused connection)."""
+
+
+class _ConnectTimeoutMixin:
+    """Connect (and TLS handshake) under `connect_timeout`, then read under the request timeout."""
+
+    connect_timeout: float | None = None
+
+    def connect(self):
+        read_timeout = self.timeout
+        if self.connect_timeout is not None:
+            self.timeout = self.connect_timeout
+        try:
+            super().connect()
+        except TimeoutError as e:
+            raise ConnectTimeout("no connection within %.1f s" % self.timeout) from e
+        finally:
+            self.timeout = read_timeout
+        if isinstance(read_timeout, (int, float)):
+            self.sock.settimeout(read_timeout)
+
+
+class _HTTPConnection(_ConnectTimeoutMixin, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_ConnectTimeoutMixin, http.client.HTTPSConnection):
+    pass
+
+
+# what a connection the server closed while it sat idle gives on its next use
+_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.BadStatusLine)
+
+
+class _ConnectionPool:
+    """One kept-alive connection per thread and server.
+
+    urllib opens and closes a connection for every request; on loopback that alone makes a small
+    query 3-4x slower against Oxigraph's server. A connection is reused only after its previous
+    answer was read to the end; one the server closed while idle is replaced once, at once
+    (every request this store sends is idempotent).
+    """
+
+    def __init__(self, connect_timeout: float):
+        self.connect_timeout = connect_timeout
+        self._local = threading.local()
+
+    def _connections(self) -> dict:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # never share a socket across a fork
+            local.pid, local.conns = os.getpid(), {}
+        return local.conns
+
+    def _new(self, https: bool, host: str, timeout, context):
+        if https:
+            conn = _HTTPSConnection(host, timeout=timeout, context=context)
+        else:
+            conn = _HTTPConnection(host, timeout=timeout)
+        conn.connect_timeout = self.connect_timeout
+        return conn
+
+    def open(self, req: urllib.request.Request, *, https: bool, context=None):
+        host = req.host
+        if not host:
+            raise urllib.error.URLError("no host given")
+        conns = self._connections()
+        key = (https, host)
+        conn, last = conns.pop(key, (None, None))
+        if conn is not None and last is not None and not last.isclosed():
+            conn.close()  # the previous answer was not read to the end: the stream is unusable
+            conn = None
+        reused = conn is not None
+        if conn is None:
+            conn = self._new(https, host, req.timeout, context)
+        else:
+            conn.timeout = req.timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(req.timeout)
+        headers = dict(req.unredirected_hdrs)
+        headers.update({k: v for k, v in req.headers.items() if k not in headers})
+        headers["Connection"] = "keep-alive"
+        headers = {name.title(): value for name, value in headers.items()}
+        try:
+            try:
+                resp = self._exchange(conn, req, headers)
+            except (OSError, http.client.BadStatusLine) as e:  # URLError is an OSError
+                stale = isinstance(getattr(e, "reason", e), _STALE)
+                if not (reused and stale):
+                    raise
+                conn.close()  # closed by the server while idle: once more on a new connection
+                conn = self._new(https, host, req.timeout, context)
+                resp = self._exchange(conn, req, headers)
+        except BaseException:
+            conn.close()
+            raise
+        resp.url = req.get_full_url()
+        resp.msg = resp.reason
+        conns[key] = (conn, resp)
+        return resp
+
+    @staticmethod
+    def _exchange(conn, req, headers):
+        try:
+            conn.request(req.get_method(), req.selector, req.data, headers,
+                         encode_chunked=req.has_header("Transfer-encoding"))
+        except OSError as err:
+            raise urllib.error.URLError(err)
+        return conn.getresponse()
+
+    def discard(self) -> None:
+        """Close this thread's connections (after an answer that was not read to the end)."""
+        conns = self._connections()
+        for conn, _resp in conns.values():
+            conn.close()
+        conns.clear()
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, pool: _ConnectionPool):
+        super().__init__()
+        self._pool = pool
+
+    def http_open(self, req):
+        if req._tunnel_host:  # through a CONNECT proxy: urllib's own one-shot connection
+            return super().http_open(req)
+        return self._pool.open(req, https=False)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, pool: _ConnectionPool):
+        super().__init__()
+        self._pool = pool
+
+    def https_open(self, req):
+        if req._tunnel_host:
+            return super().https_open(req)
+        return self._pool.open(req, https=True, context=self._context)
+
+
+class _Wrapper(SPARQLWrapper):
+    """SPARQLWrapper as a request builder: form-encoded POST, no ``format``/``output`` parameters,
+    and the operation (``query=`` to the query URL or ``update=`` to the update URL) decided by the
+    caller rather than guessed from the text, so a read can never turn into an update."""
+
+    def __init__(self, endpoint: str, update_endpoint: str, *, update: bool):
+        self._is_update = update
+        super().__init__(endpoint, updateEndpoint=update_endpoint, agent=USER_AGENT)
+        self.setMethod(POST)
+        self.setRequestMethod(URLENCODED)
+        self.setOnlyConneg(True)
+
+    def _parseQueryType(self, query: str):  # noqa: N802 (SPARQLWrapper's name)
+        return INSERT if self._is_update else SELECT
+
+    def request(self) -> urllib.request.Request:
+        return self._createRequest()
+
+
+class _Reply(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes
+
+
+# -- the store -----------------------------------------------------------------------------------
+class RemoteStore(Store):
+    """Any SPARQL 1.1 server, reached over HTTP; read-only unless building.
+
+    Nothing is contacted until the first call, so a store can be opened while its server is down.
+
+    >>> s = RemoteStore("http://127.0.0.1:7878/query", environ={"KG_STORE_USER": "amlkg",
+    ...                 "KG_STORE_PASSWORD": "secret", "KG_STORE_AUTH": "digest"})
+    >>> s.update_url, s.gsp_url
+    ('http://127.0.0.1:7878/update', None)
+    >>> s
+    RemoteStore('http://127.0.0.1:7878/query', update='http://127.0.0.1:7878/update', gsp=None, user='amlkg', auth='digest', read_only=True)
+    >>> RemoteStore("http://127.0.0.1:8890/sparql", environ={"KG_STORE_RETRIES": "many"})
+    Traceback (most recent call last):
+    ...
+    kg_service.store.base.StoreError: KG_STORE_RETRIES='many' is not a valid int
+    """
+
+    poisoned = False  # a cut query is abandoned on the server's side; the worker stays healthy
+
+    def __init__(self, url: str, *, read_only: bool = True, timeout: float | None = None,
+                 update_url: str | None = None, gsp_url: str | None = None,
+                 gsp_graph_param: str | None = None, user: str | None = None,
+                 password: str | None = None, auth: str | None = None,
+                 connect_timeout: float | None = None, write_timeout: float | None = None,
+                 retries: int | None = None, backoff: float | None = None,
+                 chunk_triples: int | None = None, version_ttl: float | None = None,
+                 down_grace: float | None = None, environ: Mapping[str, str] | None = None):
+        env = os.environ if environ is None else environ
+        if not url.startswith(("http://", "https://")):
+            raise StoreError("not an http(s) URL: %r" % url)
+        self.url = url
+        self.read_only = read_only
+        self.update_url = _env_setting(update_url, env, "KG_STORE_UPDATE_URL", derive_update_url(url))
+        self.gsp_url = _env_setting(gsp_url, env, "KG_STORE_GSP_URL", None)
+        self.gsp_graph_param = _env_setting(gsp_graph_param, env, "KG_STORE_GSP_GRAPH_PARAM",
+                                            DEFAULTS["gsp_graph_param"])
+        self.user = _env_setting(user, env, "KG_STORE_USER", None)
+        self._password = _env_setting(password, env, "KG_STORE_PASSWORD", None)
+        self.auth = _env_setting(auth, env, "KG_STORE_AUTH", None, str.lower)
+        if self.auth not in (None, "basic", "digest"):
+            raise StoreError("KG_STORE_AUTH must be basic or digest, not %r" % self.auth)
+        self.connect_timeout = _env_setting(connect_timeout, env, "KG_STORE_CONNECT_TIMEOUT",
+                                            DEFAULTS["connect_timeout"], float)
+        self.default_timeout = _env_setting(timeout, env, "KG_STORE_READ_TIMEOUT",
+                                            DEFAULTS["timeout"], float)
+        self.write_timeout = _env_setting(write_timeout, env, "KG_STORE_WRITE_TIMEOUT",
+                                          DEFAULTS["write_timeout"], float)
+        self.retries = max(0, _env_setting(retries, env, "KG_STORE_RETRIES", DEFAULTS["retries"], int))
+        self.backoff = float(DEFAULTS["backoff"] if backoff is None else backoff)
+        self.chunk_triples = int(chunk_triples or DEFAULTS["chunk_triples"])
+        self.version_ttl = float(DEFAULTS["version_ttl"] if version_ttl is None else version_ttl)
+        self.down_grace = float(DEFAULTS["down_grace"] if down_grace is None else down_grace)
+        self._down_until = 0.0
+        self._version: tuple[str, float] | None = None
+        self._closed = False
+        self._pool = _ConnectionPool(self.connect_timeout)
+        self._passwords = None
+        if self.user:
+            uris = [u for u in (url, self.update_url, self.gsp_url) if u]
+            if self.auth == "basic":
+                self._passwords = urllib.request.HTTPPasswordMgrWithPriorAuth()
+                self._passwords.add_password(None, uris, self.user, self._password or "",
+                                             is_authenticated=True)
+            else:  # prior-auth bookkeeping would turn a digest success into Basic sent up front
+                self._passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+                self._passwords.add_password(None, uris, self.user, self._password or "")
+        self._shared_opener = None if self.user else self._build_opener()
+
+    def __repr__(self) -> str:
+        return "RemoteStore(%r, update=%r, gsp=%r, user=%r, auth=%r, read_only=%r)" % (
+            self.url, self.update_url, self.gsp_url, self.user, self.auth, self.read_only)
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def _build_opener(self) -> urllib.request.OpenerDirector:
+        handlers: list = [_HTTPHandler(self._pool), _HTTPSHandler(self._pool)]
+        mgr = self._passwords
+        if mgr is not None:
+            if self.auth != "basic":
+                handlers.append(urllib.request.HTTPDigestAuthHandler(mgr))
+            if self.auth != "digest":
+                handlers.append(urllib.request.HTTPBasicAuthHandler(mgr))
+        return urllib.request.build_opener(*handlers)
+
+    def _opener(self) -> urllib.request.OpenerDirector:
+        # urllib's auth handlers keep per-exchange state: one opener per request when they are in use
+        return self._shared_opener or self._build_opener()
+
+    def _open(self, request: urllib.request.Request, timeout: float) -> _Reply:
+        deadline = time.monotonic() + timeout
+        try:
+            with self._opener().open(request, timeout=timeout) as resp:
+                chunks = []
+                while True:
+                    chunk = resp.read(_READ_CHUNK)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise QueryTimeout("answer still arriving after %.1f s: cut" % timeout)
+                body = b"".join(chunks)
+                headers = resp.headers
+                status = resp.status
+        except urllib.error.HTTPError as e:
+            e.answer = _read_error_body(e)  # read to the end, the connection stays usable
+            if e.answer is None:
+                self._pool.discard()
+            raise
+        except BaseException:
+            self._pool.discard()  # whatever state the connection is in, do not reuse it
+            raise
+        if headers.get("Content-Encoding", "").lower() == "gzip":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError) as e:
+                raise StoreError("unreadable gzip answer from %s: %s" % (request.full_url, e)) from None
+        return _Reply(status, _media_essence(headers.get("Content-Type")), body)
+
+    def _call(self, build: Callable[[], urllib.request.Request], *, timeout: float, what: str,
+              form: str | None = None, write: bool = False, line_shift: int = 0) -> _Reply:
+        """Send a request built by `build`, retrying what a restarting server causes.
+
+        Every request this store sends is idempotent (a query, a PUT, a DROP SILENT, an INSERT DATA
+        of a set), so a refused or dropped connection and 502/503/504 are retried with exponential
+        backoff; a read timeout is not (a slow query stays slow).
+        """
+        if self._closed:
+            raise StoreError("the store is closed")
+        attempts = 1 + (self.retries if time.monotonic() >= self._down_until else 0)
+        delay, retry_after, problem = self.backoff, None, ""
+        for attempt in range(attempts):
+            if attempt:
+                log.debug("%s: retry %d after %.2f s (%s)", what, attempt, delay, problem)
+                time.sleep(delay)
+                delay *= 2
+            request = build()
+            try:
+                reply = self._open(request, timeout)
+            except urllib.error.HTTPError as e:
+                body = getattr(e, "answer", None) or b""
+                if e.code in RETRY_STATUS:
+                    problem = "HTTP %d" % e.code
+                    retry_after = _retry_after(e.headers) or retry_after
+                    continue
+                self._down_until = 0.0
+                raise self._http_error(e.code, body, e.headers, what, form, write, line_shift) from None
+            except urllib.error.URLError as e:
+                reason = e.reason
+                if isinstance(reason, ssl.SSLCertVerificationError) or not isinstance(reason, OSError):
+                    raise StoreError("%s: cannot reach %s: %s" % (what, request.full_url, reason)) from None
+                problem = str(reason) or type(reason).__name__
+                continue
+            except TimeoutError:
+                self._down_until = 0.0
+                raise QueryTimeout("%s: no answer from %s within %.1f s"
+                                   % (what, request.full_url, timeout)) from None
+            except (OSError, http.client.HTTPException) as e:  # dropped mid-answer: reset, EOF
+                problem = str(e) or type(e).__name__
+                continue
+            self._down_until = 0.0
+            return reply
+        self._down_until = time.monotonic() + self.down_grace
+        log.warning("%s: SPARQL server unavailable (%s)", what, problem)
+        raise StoreUnavailable("the SPARQL server at %s is unavailable (%s)"
+                               % (request.full_url.split("?", 1)[0], problem),
+                               retry_after=retry_after or 5)
+
+    def _http_error(self, code, body, headers, what, form, write, line_shift) -> Exception:
+        text = _body_text(body)
+        if code == 400:
+            if write:
+                return StoreError("%s: the server refused the data (HTTP 400): %s" % (what, text))
+            return _syntax_error(text, line_shift)
+        if code in (401, 403):
+            return StoreError("%s: the server refused access (HTTP %d): set KG_STORE_USER, "
+                              "KG_STORE_PASSWORD and, if needed, KG_STORE_AUTH" % (what, code))
+        if code == 404:
+            return StoreError("%s: no SPARQL service at this URL (HTTP 404)" % what)
+        if code in (406, 415) and form:
+            return QuerySyntaxError("not a %s query (the server cannot answer it as one)" % form)
+        if code == 429:
+            return StoreUnavailable("%s: the server asks to slow down (HTTP 429)" % what,
+                                    retry_after=_retry_after(headers) or 5)
+        if _TIMEOUT_TEXT.search(text):
+            return QueryTimeout("%s: cut by the server: %s" % (what, text))
+        return StoreError("%s failed: HTTP %d: %s" % (what, code, text))
+
+    def _query(self, text: str, accept: str, *, timeout: float | None, what: str,
+               form: str | None = None, default_graphs: Iterable[str] | None = None,
+               named_graphs: Iterable[str] | None = None, line_shift: int = 0) -> _Reply:
+        default_graphs, named_graphs = list(default_graphs or ()), list(named_graphs or ())
+
+        def build():
+            w = _Wrapper(self.url, self.update_url, update=False)
+            w.setQuery(text)
+            for g in default_graphs:
+                w.addDefaultGraph(g)
+            for g in named_graphs:
+                w.addNamedGraph(g)
+            w.addCustomHttpHeader("Accept", accept)
+            w.addCustomHttpHeader("Accept-Encoding", "gzip")
+            return w.request()
+        return self._call(build, timeout=timeout or self.default_timeout, what=what, form=form,
+                          line_shift=line_shift)
+
+    # -- queries -----------------------------------------------------------------------------
+    def select(self, query, bindings=None, *, timeout=None):
+        """Rows of a SELECT as dicts of rdflib terms (unbound variables are left out)."""
+        reply = self._query(bind_values(query, bindings), SELECT_ACCEPT, timeout=timeout,
+                            what="SELECT", form="SELECT")
+        doc = _json(reply, "SELECT")
+        try:
+            names = doc["head"].get("vars") or []
+            bindings_ = doc["results"]["bindings"]
+        except (KeyError, TypeError, AttributeError):
+            raise QuerySyntaxError("not a SELECT query") from None
+        rows = []
+        for b in bindings_:
+            row = {n: term_from_json(b[n]) for n in names if n in b}
+            if len(row) < len(b):  # a server that leaves variables out of the head
+                row.update((n, term_from_json(v)) for n, v in b.items() if n not in row)
+            rows.append(row)
+        return rows
+
+    def ask(self, query, bindings=None, *, timeout=None):
+        """True when the ASK pattern matches."""
+        reply = self._query(bind_values(query, bindings), ASK_ACCEPT, timeout=timeout,
+                            what="ASK", form="ASK")
+        doc = _json(reply, "ASK")
+        answer = doc.get("boolean") if isinstance(doc, dict) else None
+        if isinstance(answer, str):  # some servers quote it
+            answer = {"true": True, "1": True, "false": False, "0": False}.get(answer.lower())
+        if not isinstance(answer, bool):
+            raise QuerySyntaxError("not an ASK query")
+        return answer
+
+    def construct(self, query, bindings=None, *, timeout=None):
+        """The triples of a CONSTRUCT or DESCRIBE as an rdflib graph."""
+        reply = self._query(bind_values(query, bindings), CONSTRUCT_ACCEPT, timeout=timeout,
+                            what="CONSTRUCT", form="CONSTRUCT or DESCRIBE")
+        fmt = (ox.RdfFormat.N_TRIPLES if reply.content_type == "text/plain"
+               else ox.RdfFormat.from_media_type(reply.content_type))
+        if fmt is None:
+            if "sparql-results" in reply.content_type:
+                raise QuerySyntaxError("not a CONSTRUCT or DESCRIBE query")
+            raise StoreError("the server answered a CONSTRUCT in %r" % reply.content_type)
+        g = rdflib.Graph()
+        try:
+            for q in ox.parse(reply.body, format=fmt):
+                g.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        except SyntaxError as e:
+            raise StoreError("unreadable CONSTRUCT answer: %s" % e) from None
+        return g
+
+    def raw(self, query, media_type, *, default_graphs=None, named_graphs=None, base_iri=None,
+            timeout=None):
+        """Forward any query form and return the server's answer in `media_type`, unchanged."""
+        shift = 0
+        if base_iri:
+            query = "BASE %s\n%s" % (term_to_sparql(URIRef(base_iri)), query)
+            shift = 1
+        reply = self._query(query, media_type, timeout=timeout, what="query",
+                            default_graphs=default_graphs, named_graphs=named_graphs,
+                            line_shift=shift)
+        if not _answers_as(media_type, reply.content_type):
+            raise StoreError("the server answered in %s instead of %s" % (reply.content_type, media_type))
+        return reply.body
+
+    # -- writing -----------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+
+    def _update(self, text: str, what: str) -> None:
+        def build():
+            w = _Wrapper(self.url, self.update_url, update=True)
+            w.setQuery(text)
+            return w.request()
+        self._call(build, timeout=self.write_timeout, what=what, write=True)
+
+    def _gsp(self, method: str, graph_iri: str, body: bytes | None = None) -> None:
+        sep = "&" if "?" in self.gsp_url else "?"
+        url = self.gsp_url + sep + urllib.parse.urlencode({self.gsp_graph_param: graph_iri})
+        headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+        if body is not None:
+            headers["Content-Type"] = "text/turtle"  # N-Triples is Turtle; every GSP server reads it
+
+        def build():
+            return urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            self._call(build, timeout=self.write_timeout, what="%s <%s>" % (method, graph_iri),
+                       write=True)
+        except StoreError as e:
+            if method == "DELETE" and "HTTP 404" in str(e):
+                return  # already absent
+            raise
+
+    def replace_graph(self, graph_iri: str, ntriples: bytes) -> None:
+        """Replace one named graph whole: a Graph Store PUT, or DROP + INSERT DATA in chunks.
+
+        Over SPARQL Update a graph of up to `chunk_triples` triples (or any graph with blank nodes,
+        whose labels only hold within one request) goes in one request; a bigger one in several,
+        so readers may briefly see it partly loaded (`publish` writes the version last). A PUT
+        replaces the graph in one step on servers that make it a transaction (Oxigraph does).
+        """
+        self._check_writable()
+        term_to_sparql(URIRef(graph_iri))  # refuses IRIs that could break out of <…>
+        if self.gsp_url:
+            if ntriples.strip():
+                self._gsp("PUT", graph_iri, ntriples)
+            else:
+                self._gsp("DELETE", graph_iri)
+            return
+        for n, text in enumerate(_update_requests(graph_iri, ntriples, self.chunk_triples)):
+            self._update(text, "update <%s> (part %d)" % (graph_iri, n + 1))
+
+    def publish(self, graphs: Mapping[str, bytes], version: str) -> str:
+        """Load each graph whole, drop our graphs that are gone, then write the version triple last,
+        so a reader sees the new version only once every graph is in. Returns the query URL.
+
+        Only graphs under ``GRAPH_BASE`` are ever dropped: other data on a shared server is left alone.
+        """
+        self._check_writable()
+        for iri, data in graphs.items():
+            if iri != META_GRAPH:
+                self.replace_graph(iri, data)
+        keep = set(graphs) | {META_GRAPH}
+        for iri in self.named_graphs():
+            if iri.startswith(GRAPH_BASE) and iri not in keep:
+                self.replace_graph(iri, b"")
+        version_line = "%s <%s> %s .\n" % (term_to_sparql(URIRef(META_GRAPH)), VERSION_PREDICATE,
+                                           term_to_sparql(str(version)))
+        meta = graphs.get(META_GRAPH, b"").rstrip()
+        self.replace_graph(META_GRAPH, (meta + b"\n" if meta else b"") + version_line.encode())
+        self._version = (str(version), time.monotonic())
+        return self.url
+
+    # -- facts -------------------------------------------------------------------------------
+    def named_graphs(self) -> list[str]:
+        """IRIs of the graphs on the server (on a shared server, other data's graphs too)."""
+        rows = [r for r in self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }") if "g" in r]
+        if not rows:  # Virtuoso binds no graph to an empty pattern: look at the triples
+            rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return sorted(str(r["g"]) for r in rows if isinstance(r.get("g"), URIRef))
+
+    def triple_count(self) -> int:
+        rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(rows[0]["n"]) if rows else 0
+
+    def graph_version(self) -> str:
+        """The last build's version, remembered for `version_ttl` seconds (a build's own store
+        knows it at once; other processes see a new version within the TTL)."""
+        cached = self._version
+        if cached is not None and time.monotonic() - cached[1] < self.version_ttl:
+            return cached[0]
+        version = super().graph_version()
+        self._version = (version, time.monotonic())
+        return version
+
+    def refresh(self) -> bool:
+        """Forget the remembered version (the served store calls this periodically)."""
+        self._version = None
+        return False
+
+    def close(self) -> None:
+        self._closed = True
+        self._pool.discard()
+
+
+def _update_requests(graph_iri: str, ntriples: bytes, chunk: int) -> Iterator[str]:
+    """SPARQL Update texts that replace `graph_iri` with `ntriples`, re-serialised term by term
+    (so the data cannot change the update's shape) and split into chunks of `chunk` triples.
+
+    >>> list(_update_requests("urn:g", b'<urn:a> <urn:p> "x} }" .\\n<urn:a> <urn:p> "y" .\\n', 1))
+    ['DROP SILENT GRAPH <urn:g> ;\\nINSERT DATA { GRAPH <urn:g> {\\n<urn:a> <urn:p> "x} }" .\\n} }', 'INSERT DATA { GRAPH <urn:g> {\\n<urn:a> <urn:p> "y" .\\n} }']
+    >>> list(_update_requests("urn:g", b'_:r <urn:p> <urn:o> .\\n<urn:s> <urn:q> _:r .\\n', 1))
+    ['DROP SILENT GRAPH <urn:g> ;\\nINSERT { GRAPH <urn:g> {\\n_:r <urn:p> <urn:o> .\\n<urn:s> <urn:q> _:r .\\n} } WHERE { }']
+    >>> list(_update_requests("urn:g", b"", 1))
+    ['DROP SILENT GRAPH <urn:g>']
+    """
+    g = term_to_sparql(URIRef(graph_iri))
+    lines, blank = [], False
+    try:
+        for q in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES):
+            blank = blank or isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
+            lines.append(str(q.triple) + " .")
+    except SyntaxError as e:
+        raise StoreError("not valid N-Triples for <%s>: %s" % (graph_iri, e)) from None
+    if not lines:
+        yield "DROP SILENT GRAPH %s" % g
+        return
+    # blank nodes: one request, and a template (INSERT … WHERE {}) rather than INSERT DATA, which
+    # Virtuoso refuses them in; a label means the same node throughout one template
+    size, insert, where = (len(lines), "INSERT", " WHERE { }") if blank else (max(1, chunk), "INSERT DATA", "")
+    for i in range(0, len(lines), size):
+        head = "DROP SILENT GRAPH %s ;\n" % g if i == 0 else ""
+        yield "%s%s { GRAPH %s {\n%s\n} }%s" % (head, insert, g, "\n".join(lines[i:i + size]), where)
+
+
+def _json(reply: _Reply, form: str):
+    if "json" not in reply.content_type:
+        raise QuerySyntaxError("not a %s query (the server answered %s)" % (form, reply.content_type or "?"))
+    try:
+        return orjson.loads(reply.body)
+    except orjson.JSONDecodeError as e:
+        raise StoreError("unreadable %s answer: %s" % (form, e)) from None
+
+
+def _read_error_body(e: urllib.error.HTTPError) -> bytes | None:
+    """The body of an error answer (None when it could not be read)."""
+    try:
+        body = e.read() or b""
+    except (OSError, http.client.HTTPException):
+        return None
+    if (e.headers.get("Content-Encoding") or "").lower() == "gzip":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError):
+            pass
+    return body
+
+
+def _retry_after(headers) -> int | None:
+    value = (headers.get("Retry-After") or "").strip() if headers is not None else ""
+    return int(value) if value.isdigit() else None
+
+
+__all__ = ["RemoteStore", "derive_update_url", "term_from_json", "ConnectTimeout"]
