@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -18,6 +19,21 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         return self._factory()
+
+
+def _worker_exit(_server, _worker) -> None:
+    """Leave the worker process at once. A worker recycled after a cut query may still be running
+    that query on a helper thread, and Python's exit would wait for it (for as long as it runs)."""
+    exc = sys.exc_info()[1]
+    code = exc.code if isinstance(exc, SystemExit) else (1 if exc is not None else 0)
+    if not isinstance(code, int):
+        code = 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def default_workers() -> int:
@@ -44,5 +60,9 @@ def serve(host: str, port: int, *, workers: int | None = None, threads: int = 4,
         "errorlog": "-",
         "loglevel": "warning",
         "preload_app": False,
+        # SPARQL GET queries can be long: no 4 KB request-line cap (the app answers 414 itself
+        # above KG_MAX_QUERY_BYTES, as problem+json)
+        "limit_request_line": 0,
+        "worker_exit": _worker_exit,
     }
     _Gunicorn(create_app, options).run()

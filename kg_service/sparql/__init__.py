@@ -1,0 +1,27 @@
+"""The SPARQL 1.1 Protocol endpoint at /sparql: a blueprint, mountable on any Flask app.
+
+`init_app(app)` registers it with the endpoint's limits read from the config (KG_QUERY_TIMEOUT,
+KG_MAX_QUERY_BYTES, KG_RESULT_ROW_CAP) and the shared answer cache (KG_CACHE_ENTRIES).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from .. import cache
+from .protocol import CachedAnswers, Limits, bp
+
+__all__ = ["bp", "init_app", "Limits", "CachedAnswers"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the /sparql blueprint and its settings on `app`."""
+    app.extensions["amlkg_sparql"] = Limits(
+        max_query_bytes=int(app.config["KG_MAX_QUERY_BYTES"]),
+        row_cap=int(app.config["KG_RESULT_ROW_CAP"]),
+        timeout=float(app.config["KG_QUERY_TIMEOUT"]),
+    )
+    answers = cache.init_app(app)
+    app.register_blueprint(bp)
+    served = app.extensions.get("amlkg_store")
+    if served is not None:
+        app.wsgi_app = CachedAnswers(app.wsgi_app, served, answers)

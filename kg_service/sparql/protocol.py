@@ -1,0 +1,395 @@
+"""The SPARQL 1.1 Protocol query operation at /sparql (read-only).
+
+GET, URL-encoded POST and direct POST; `default-graph-uri` / `named-graph-uri`; content
+negotiation with q-values and a `format=` override; without a query, the query page (browsers)
+or the service description (everything else).
+
+Safety, in request order: size limits (414/413) before anything is parsed; updates refused (403);
+the query inspected by `guard` (SERVICE refused, nesting bounded); dataset IRIs resolved against
+this store only; the store's deadline cuts runaway queries (503, and the worker is recycled);
+answers capped at KG_RESULT_ROW_CAP rows. Answers are cached per graph version.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+from .. import negotiation as n
+from ..cache import get_cache
+from ..dataset import get_store
+from ..errors import ProblemError
+from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
+from .guard import MAX_NESTING, inspect_query
+from .rowcap import cap_rows
+
+bp = Blueprint("sparql", __name__, url_prefix="/sparql", static_folder="static",
+               static_url_path="/static", template_folder="templates")
+
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+CORS = (("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers",
+         "X-AMLKG-Truncated, X-AMLKG-Row-Cap, X-AMLKG-Warning, X-AMLKG-Cache, Retry-After"))
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]*$")
+_CONTENT_TYPES = {}  # media type -> Content-Type header value
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header for a media type (text/* types say UTF-8)."""
+    ct = _CONTENT_TYPES.get(media_type)
+    if ct is None:
+        ct = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
+        _CONTENT_TYPES[media_type] = ct
+    return ct
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The endpoint's settings, read once from the config."""
+    max_query_bytes: int
+    row_cap: int
+    timeout: float
+
+    @property
+    def max_raw(self) -> int:
+        # percent-encoding can triple a query's length in a URL or form body
+        return 3 * self.max_query_bytes + 8192
+
+
+def limits() -> Limits:
+    return current_app.extensions["amlkg_sparql"]
+
+
+@bp.after_request
+def _cors(resp: Response) -> Response:
+    """Every /sparql answer, errors included, may be read by pages of any origin."""
+    headers = resp.headers
+    for k, v in CORS:
+        headers[k] = v
+    return resp
+
+
+@bp.route("", methods=["GET", "POST", "OPTIONS"], strict_slashes=False)
+def endpoint():
+    """The protocol's query operation; without a query, the page or the service description."""
+    method = request.method
+    if method == "OPTIONS":
+        return _preflight()
+    lim = limits()
+    environ = request.environ
+    if method == "POST":
+        params, query = _post_params(lim)
+        key = None
+    else:
+        raw = environ.get("QUERY_STRING", "")
+        if len(raw) > lim.max_raw:
+            raise _too_long(414, lim)
+        params = request.args
+        query = _one_query(params)
+        # a GET is cached under its raw query string: CachedAnswers finds it again without parsing
+        key = ("get", raw, environ.get("HTTP_ACCEPT"), endpoint_base(environ))
+    if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
+        raise _update_refused()
+    if query is None or not query.strip():
+        if method == "POST":
+            raise ProblemError(400, "Missing query", "The request has no `query` parameter.",
+                               kind="missing-query")
+        from .pages import no_query
+        return no_query(params)
+    if len(query) > lim.max_query_bytes or (4 * len(query) > lim.max_query_bytes
+                                            and len(query.encode("utf-8")) > lim.max_query_bytes):
+        raise _too_long(413 if method == "POST" else 414, lim)
+    return answer(query, params, key)
+
+
+def answer(query: str, params, key=None) -> Response:
+    """Run (or recall) one query and answer it in the negotiated format; `key` is its cache key
+    (derived from the parameters when not given)."""
+    store = get_store()
+    version = store.graph_version()
+    environ = request.environ
+    default = tuple(params.getlist("default-graph-uri"))
+    named = tuple(params.getlist("named-graph-uri"))
+    accept = environ.get("HTTP_ACCEPT")
+    fmt = params.get("format") or params.get("output")
+    base = endpoint_base(environ)
+    cache = get_cache()
+    if key is None:
+        key = ("params", query, default, named, accept, fmt, base)
+    if not environ.get("amlkg.cache_checked"):
+        hit = cache.get(version, key)
+        if hit is not None:
+            body, ctype, headers = hit
+            return Response(body, headers=headers + (("X-AMLKG-Cache", "hit"),), content_type=ctype)
+
+    info = inspect_query(query, base)
+    if n.is_update(info.form):
+        raise _update_refused()
+    if info.service:
+        raise ProblemError(400, "SERVICE not allowed",
+                           "This endpoint does not make requests to other services: queries using "
+                           "SERVICE (federated query) are refused. Run the federated part against the "
+                           "other endpoint, or load its data locally.", kind="service-refused")
+    if info.depth > MAX_NESTING:
+        raise ProblemError(400, "Query nested too deeply",
+                           "The query nests brackets %d levels deep; at most %d are accepted."
+                           % (info.depth, MAX_NESTING), kind="query-too-deep")
+    media_type = _choose(info.form, accept, fmt)
+    if media_type == n.HTML:
+        from .pages import query_page
+        return query_page(query, autorun=True)
+
+    if default or named:  # the protocol's dataset replaces the query's own (SPARQL 1.1 Protocol 2.1.4)
+        default_graphs, named_graphs = list(default), list(named)
+    elif info.has_dataset:
+        default_graphs, named_graphs = list(info.from_graphs), list(info.from_named)
+    else:
+        default_graphs = named_graphs = None
+    headers = [("Vary", "Accept")]
+    if default_graphs is not None:
+        _check_iris(default_graphs + named_graphs)
+        unknown = [g for g in default_graphs + named_graphs if g not in _known_graphs(store, version)]
+        if unknown:
+            headers.append(("X-AMLKG-Warning", "%d dataset graph(s) not held by this store were taken "
+                            "as empty (never fetched): %s" % (len(unknown), " ".join(
+                                "<%s>" % quote(g, safe=":/#?&=;@+,~!$*'()[]%") for g in unknown[:3]))))
+    lim = limits()
+    try:
+        body = store.raw(query, media_type, default_graphs=default_graphs, named_graphs=named_graphs,
+                         base_iri=base)
+    except QuerySyntaxError as e:
+        raise _syntax_problem(e)
+    except QueryTimeout:
+        raise ProblemError(503, "Query timeout",
+                           "The query did not finish within %g s and was stopped. Narrow it (more "
+                           "specific patterns, LIMIT), or query the release files offline." % lim.timeout,
+                           kind="query-timeout", headers={"Retry-After": "5"}, timeout_seconds=lim.timeout)
+    except StoreUnavailable as e:
+        raise ProblemError(503, "Store unavailable", str(e), kind="store-unavailable",
+                           headers={"Retry-After": str(getattr(e, "retry_after", 5))})
+    except StoreError as e:
+        if str(e).startswith(("no RDF writer", "no results writer")):
+            raise ProblemError(406, "Not Acceptable", "This query's answer cannot be written as %s."
+                               % media_type, kind="not-acceptable")
+        raise
+    body, truncated = cap_rows(body, media_type, lim.row_cap)
+    if truncated:
+        headers += [("X-AMLKG-Truncated", "true"), ("X-AMLKG-Row-Cap", str(lim.row_cap)),
+                    ("X-AMLKG-Warning", "result cut to the first %d rows (the row cap); add LIMIT/OFFSET "
+                     "to page through the rest" % lim.row_cap)]
+    ctype = content_type(media_type)
+    headers = tuple(headers)
+    cache.put(version, key, (body, ctype, headers), size=len(body) + len(query) + 256)
+    return Response(body, headers=headers + (("X-AMLKG-Cache", "miss"),), content_type=ctype)
+
+
+def _choose(form: str | None, accept: str | None, fmt: str | None) -> str:
+    """The media type to answer in: `format=` if given, else the Accept header's best match."""
+    offered, aliases = n.offers_for(form, html=True)
+    if fmt:
+        media_type = n.format_override(fmt, form)
+        if media_type is None:
+            raise ProblemError(406, "Not Acceptable", "format=%s is not available for a %s query; "
+                               "available: %s" % (fmt[:40], form or "SPARQL", ", ".join(offered)),
+                               kind="not-acceptable", available=list(offered))
+        return media_type
+    try:
+        return n.negotiate(accept, offered, aliases)
+    except n.NotAcceptable:
+        raise ProblemError(406, "Not Acceptable", "None of the accepted media types (%s) can carry a "
+                           "%s answer; available: %s" % ((accept or "")[:200], form or "SPARQL",
+                                                          ", ".join(offered)),
+                           kind="not-acceptable", available=list(offered))
+
+
+def _one_query(params) -> str | None:
+    queries = params.getlist("query")
+    if len(queries) > 1:
+        raise ProblemError(400, "More than one query", "The request has %d `query` parameters; "
+                           "send exactly one." % len(queries), kind="multiple-queries")
+    return queries[0] if queries else None
+
+
+def _post_params(lim: Limits):
+    """(parameters, query text) of a POST: URL-encoded form or direct `application/sparql-query`."""
+    mimetype = request.mimetype
+    if mimetype == FORM:
+        body = _read_body(lim.max_raw, lim)
+        try:
+            form = MultiDict(parse_qsl(body.decode("ascii"), keep_blank_values=True,
+                                       encoding="utf-8", errors="strict"))
+        except (UnicodeDecodeError, ValueError):
+            raise ProblemError(400, "Malformed form body", "The URL-encoded body is not valid UTF-8.",
+                               kind="malformed-request")
+        params = CombinedMultiDict([request.args, form])
+        return params, _one_query(params)
+    if mimetype == DIRECT:
+        charset = (request.mimetype_params.get("charset") or "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise ProblemError(415, "Unsupported charset", "A direct POST must be UTF-8 "
+                               "(charset=%s given)." % charset[:40], kind="unsupported-charset")
+        body = _read_body(lim.max_query_bytes, lim)
+        try:
+            query = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProblemError(400, "Malformed query", "The query is not valid UTF-8 (byte %d)." % e.start,
+                               kind="malformed-request")
+        params = request.args
+        if "query" in params:
+            raise ProblemError(400, "More than one query", "A direct POST carries the query in its body; "
+                               "the URL must not have a `query` parameter too.", kind="multiple-queries")
+        return params, query
+    if mimetype == UPDATE:
+        raise _update_refused()
+    raise ProblemError(415, "Unsupported Media Type",
+                       "POST a query as %s (parameter `query`) or as %s; got %s."
+                       % (FORM, DIRECT, (request.content_type or "no Content-Type")[:80]),
+                       kind="unsupported-media-type")
+
+
+def _read_body(limit: int, lim: Limits) -> bytes:
+    """The request body, refusing (413) anything longer than `limit` without reading it all."""
+    length = request.content_length
+    if length is not None and length > limit:
+        _drain(length)
+        raise _too_long(413, lim)
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise _too_long(413, lim)
+    return body
+
+
+def _drain(length: int) -> None:
+    """Read and drop a refused body (up to 16 MB) so the client reliably sees our answer: closing a
+    socket with unread data makes the kernel reset the connection, and the answer is lost."""
+    stream = request.stream
+    left = min(length, 16 * 1024 * 1024)
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 16))
+        if not chunk:
+            break
+        left -= len(chunk)
+
+
+def _too_long(status: int, lim: Limits) -> ProblemError:
+    where = "request body" if status == 413 else "URL"
+    return ProblemError(status, "Query too long" if status == 414 else "Payload Too Large",
+                        "The query (%s) is longer than this endpoint accepts (%d bytes of query text)."
+                        "%s" % (where, lim.max_query_bytes,
+                                " Send long queries with POST." if status == 414 else ""),
+                        kind="query-too-long", max_query_bytes=lim.max_query_bytes)
+
+
+def _update_refused() -> ProblemError:
+    return ProblemError(403, "Updates not allowed",
+                        "This is a read-only SPARQL endpoint: SPARQL Update (INSERT, DELETE, LOAD, "
+                        "CLEAR, DROP, …) is refused and nothing was changed. The graph is rebuilt from "
+                        "its sources with `python -m kg_service build`.", kind="update-refused")
+
+
+def _syntax_problem(e: QuerySyntaxError) -> ProblemError:
+    message = str(e)
+    text = re.sub(r"^error at \d+:\d+:\s*", "", message)
+    if len(text) > 300:
+        text = text[:300] + "…"
+    extra = {}
+    if e.line is not None:
+        extra = {"line": e.line, "column": e.column}
+        detail = "Syntax error at line %d, column %d: %s" % (e.line, e.column, text)
+    else:
+        detail = "Syntax error: %s" % text
+    return ProblemError(400, "Query syntax error", detail, kind="query-syntax", **extra)
+
+
+def _check_iris(iris) -> None:
+    for iri in iris:
+        if not _ABSOLUTE_IRI.match(iri):
+            raise ProblemError(400, "Invalid graph IRI", "Dataset graph %r is not an absolute IRI." % iri[:200],
+                               kind="invalid-graph-iri")
+
+
+_KNOWN: dict = {}
+
+
+def _known_graphs(store, version: str) -> frozenset:
+    """The store's named graphs, remembered per graph version."""
+    known = _KNOWN.get((id(store), version))
+    if known is None:
+        known = frozenset(store.named_graphs())
+        _KNOWN.clear()
+        _KNOWN[(id(store), version)] = known
+    return known
+
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+_BASES: dict = {}
+
+
+def endpoint_base(environ) -> str:
+    """The endpoint's own URL (…/sparql): the base IRI of queries and the service description's
+    sd:endpoint. Computed once per host (werkzeug's request.base_url costs ~20 µs a request)."""
+    k = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+         environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""))
+    base = _BASES.get(k)
+    if base is None:
+        scheme = k[0] if k[0] in ("http", "https") else "http"
+        host = k[1] if k[1] and _HOST.match(k[1]) else None
+        if host is None:
+            port = k[3] or ""
+            host = (k[2] or "localhost") + ("" if (scheme, port) in (("http", "80"), ("https", "443"), ("http", ""))
+                                            else ":" + port)
+        base = "%s://%s%s/sparql" % (scheme, host, quote(k[4].rstrip("/"), safe="/"))
+        if len(_BASES) > 512:
+            _BASES.clear()
+        _BASES[k] = base
+    return base
+
+
+class CachedAnswers:
+    """WSGI middleware: a repeated GET /sparql is answered from the cache before Flask is entered.
+
+    Cache hits are the endpoint's hot path; skipping the request context, routing and the
+    response object roughly halves their cost. Misses (and everything else) go to the app, which
+    stores each GET answer under the same key. The headers sent are those the app sends for a hit.
+    """
+
+    PATHS = ("/sparql", "/sparql/")
+
+    def __init__(self, wsgi_app, served, cache):
+        self.wsgi_app, self.served, self.cache = wsgi_app, served, cache
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in self.PATHS \
+                and self.cache.max_entries:
+            raw = environ.get("QUERY_STRING")
+            if raw:
+                try:
+                    version = self.served.get().graph_version()
+                except Exception:  # noqa: BLE001 - the app will answer (and report) the error
+                    version = None
+                if version is not None:
+                    hit = self.cache.get(version, ("get", raw, environ.get("HTTP_ACCEPT"),
+                                                   endpoint_base(environ)))
+                    environ["amlkg.cache_checked"] = True
+                    if hit is not None:
+                        body, ctype, headers = hit
+                        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))),
+                                                  *headers, *CORS, ("X-AMLKG-Cache", "hit")])
+                        return [body]
+        return self.wsgi_app(environ, start_response)
+
+
+def _preflight() -> Response:
+    """CORS preflight: any origin may GET/POST queries with the protocol's headers."""
+    resp = Response(status=204)
+    resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    resp.headers["Access-Control-Allow-Headers"] = (
+        request.headers.get("Access-Control-Request-Headers") or "Accept, Content-Type")[:500]
+    resp.headers["Access-Control-Max-Age"] = "86400"
+    resp.headers["Allow"] = "GET, POST, OPTIONS"
+    return resp
