@@ -17,17 +17,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## system packages the browser and OWL API tests need; installed only when running as root
+## system packages the browser and OWL API tests need (chromium; a JDK for owlcheck, which installs the OWL API itself); installed only when running as root
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  missing=""; \
-	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	  command -v graphviz >/dev/null 2>&1 || command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
 	  command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
 	  if [ -n "$$missing" ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  fi; \
-	else echo "not root: skipping system packages (chromium, graphviz, openjdk); tests needing them will skip"; fi
+	else echo "not root: skipping system packages (chromium, openjdk-17-jdk-headless); tests needing them will skip"; fi
 
 build: $(STAMP)
 	$(BIN)/python -m kg_service build --store $(STORE)
