@@ -138,6 +138,11 @@ def to_term(param: Param, raw, code_lookup=None):
         if value.startswith(("http://", "https://")):
             from .store.binding import term_to_sparql
             term_to_sparql(URIRef(value))  # validates
+            import pyoxigraph
+            try:
+                pyoxigraph.NamedNode(value)  # the RFC 3987 check a SPARQL parser applies to <…>
+            except ValueError:
+                raise ValueError("not a valid IRI: %r" % value) from None
             return URIRef(value)
         if value.startswith("amlkg:"):
             value = value[len("amlkg:"):]

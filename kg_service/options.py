@@ -248,7 +248,10 @@ class OptionsFinder:
                 continue
             value = profile[field]
             if field in ("remission_months", "age"):
-                rows.append((factor, Literal(Decimal(str(value)), datatype=XSD.decimal)))
+                # xsd:decimal as the store computes it (oxigraph keeps 18 places): more digits make
+                # an ill-typed literal whose comparisons fail, so 1e-308 months is bound as 0
+                number = Decimal(format(Decimal(str(value)).quantize(Decimal("1e-12")).normalize(), "f"))
+                rows.append((factor, Literal(number, datatype=XSD.decimal)))
                 continue
             values = value if isinstance(value, list) else [value]
             stated = False

@@ -1,0 +1,54 @@
+"""The JSON API for app developers (blueprint `api`, under /api): the options finder, plain-language
+questions, the named queries of `queries/*.rq`, entities and search; `/openapi.json` describes it and
+`/api/docs` renders that description.
+
+Every answer comes from the named queries over the store, carries an ETag made of the graph version
+and the normalised request, and is kept in the app's result cache (`kg_service.cache`).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from ..errors import ProblemError, problem
+from ..store import QueryTimeout, StoreError, StoreUnavailable
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _unavailable(e: StoreUnavailable):
+    retry = str(getattr(e, "retry_after", 5) or 5)
+    return problem(503, "Store unavailable", str(e) or "the graph store cannot be reached now",
+                   headers={"Retry-After": retry})
+
+
+def _timeout(e: QueryTimeout):
+    return problem(504, "Query timeout", str(e) or "the query ran past its time limit", kind="query-timeout")
+
+
+def _store_error(e: StoreError):
+    return problem(503, "Store unavailable", str(e), headers={"Retry-After": "5"})
+
+
+def _problem(e: ProblemError):
+    return problem(e.status, e.title, e.detail, kind=e.kind, headers=e.headers, **e.extra)
+
+
+def answer_errors(blueprint: Blueprint) -> Blueprint:
+    """Store failures as 503 (with Retry-After) or 504, and raised problems, for a blueprint's routes."""
+    blueprint.register_error_handler(StoreUnavailable, _unavailable)
+    blueprint.register_error_handler(QueryTimeout, _timeout)
+    blueprint.register_error_handler(StoreError, _store_error)
+    blueprint.register_error_handler(ProblemError, _problem)
+    return blueprint
+
+
+answer_errors(bp)
+
+
+def init_app(app: Flask) -> None:
+    """Register the api blueprint, /openapi.json, and the shared result cache."""
+    from .. import cache
+    from . import openapi, views  # noqa: F401  (routes register on import)
+    cache.init_app(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(openapi.spec_bp)
