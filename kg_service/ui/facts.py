@@ -1,0 +1,132 @@
+"""What the pages read from the graph once per graph version: form choices, strengths, the pathway
+rows, and each quote placed in its section. Rebuilt when a build swaps the served store.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+
+from .. import pathway
+from ..dataset import get_store
+from ..options import CHOICES
+from ..store import Store
+from . import source_text
+
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
+_EXT = "amlkg_ui"
+SVG_CACHE_ENTRIES = 256
+
+
+def ui_query(name: str) -> str:
+    """The text of one of the pages' own queries (kg_service/ui/queries/<name>.rq)."""
+    return _query_texts()[name]
+
+
+@lru_cache(maxsize=1)
+def _query_texts() -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(QUERY_DIR.glob("*.rq"))}
+
+
+@dataclass
+class Facts:
+    version: str
+    strengths: list[tuple[str, int]]
+    colours: dict[str, tuple[str, str]]
+    choices: dict[str, list[tuple[str, str]]]     # field -> [(code, label)]
+    sections: list                                # pathway.collect(...)
+    passages: dict[str, source_text.Passage]      # recommendation IRI -> its quote in its section
+    svgs: OrderedDict = field(default_factory=OrderedDict)       # profile key -> rendered picture
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def remember_svg(self, key, svg: str) -> None:
+        """Keep a rendered picture (a small LRU: the server's threads share it)."""
+        with self.lock:
+            self.svgs[key] = svg
+            self.svgs.move_to_end(key)
+            while len(self.svgs) > SVG_CACHE_ENTRIES:
+                self.svgs.popitem(last=False)
+
+
+def read_facts(store: Store, code_labels: dict[str, str]) -> Facts:
+    """Everything the pages need from the graph that changes only with a build."""
+    strengths = [(str(r["label"]), int(r["rank"])) for r in store.select(ui_query("strengths"))]
+    choices: dict[str, list[tuple[str, str]]] = {}
+    roots = {"GeneMutation": "mutations", "Symptom": "symptoms"}
+    for r in store.select(ui_query("form-vocabulary")):
+        fld = roots.get(str(r["root"]).rsplit("/", 1)[-1])
+        if fld and (str(r["code"]), str(r["label"])) not in choices.setdefault(fld, []):
+            choices[fld].append((str(r["code"]), str(r["label"])))
+    order = {c: i for i, c in enumerate(CHOICES["symptoms"])}
+    choices.setdefault("symptoms", []).sort(key=lambda c: (order.get(c[0], 99), c[0]))
+    choices.setdefault("mutations", []).sort()
+    for fld in ("disease", "status", "prior_therapy", "site"):
+        choices[fld] = [(code, code_labels.get(code.lower(), code)) for code in CHOICES[fld]]
+    return Facts(store.graph_version(), strengths, pathway.strength_colours(strengths), choices,
+                 pathway.collect(store.select(ui_query("pathway"))), _passages(store))
+
+
+def _passages(store: Store) -> dict[str, source_text.Passage]:
+    headings: dict[str, list[str]] = {}
+    for r in store.select(ui_query("sections")):
+        headings.setdefault(str(r["document"]), []).append(str(r["heading"]))
+    out = {}
+    for r in store.select(ui_query("quotes")):
+        rec, exact = str(r["recommendation"]), str(r["exact"])
+        prefix, suffix = str(r.get("prefix", "")), str(r.get("suffix", ""))
+        text = source_text.load_text(str(r.get("sourceFile", "")), str(r["sha256"]) if "sha256" in r else None)
+        where = None
+        if text is not None:
+            where = source_text.locate(text, exact, int(r["start"]) if "start" in r else None,
+                                       int(r["end"]) if "end" in r else None, prefix, suffix)
+        if where is not None:
+            out[rec] = source_text.passage(text, headings.get(str(r["document"]), []), *where)
+        else:
+            out[rec] = source_text.context_passage(str(r["section"]), exact, prefix, suffix)
+    return out
+
+
+class FactsHolder:
+    """One Facts per worker, replaced when the graph version changes."""
+
+    def __init__(self):
+        self._facts: Facts | None = None
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, code_labels_fn) -> Facts:
+        version = store.graph_version()
+        facts = self._facts
+        if facts is None or facts.version != version:
+            with self._lock:
+                facts = self._facts
+                if facts is None or facts.version != version:
+                    facts = self._facts = read_facts(store, code_labels_fn(store))
+        return facts
+
+
+def get_facts() -> Facts:
+    """The current graph version's facts for the pages."""
+    from ..services import get_finder
+    finder = get_finder()
+    return current_app.extensions[_EXT].get(get_store(), lambda s: code_labels(finder, s))
+
+
+def code_labels(finder, store: Store) -> dict[str, str]:
+    """Profile code (lower case) -> the label of its class, from the finder's vocabulary."""
+    vocab = finder_vocabulary(finder, store)
+    return {code.lower(): vocab.labels.get(iri, code) for code, iri in
+            ((c, vocab.codes[c]) for c in vocab.codes)}
+
+
+def finder_vocabulary(finder, store: Store):
+    """The options finder's view of the profile vocabulary (read once per graph version by the finder)."""
+    # OptionsFinder keeps its per-version facts private; this is the one place the pages reach in.
+    return finder._graph_facts(store)["vocabulary"]
+
+
+def init_app(app) -> None:
+    app.extensions[_EXT] = FactsHolder()
