@@ -244,15 +244,16 @@ def test_failed_build_leaves_the_previous_store_answering(tmp_path, monkeypatch)
     from kg_service.store import open_store
     location = str(tmp_path / "s")
     version = b.build(location, release_dir=None, log=lambda *a: None)
-    broken = tmp_path / "sources"
-    shutil.copytree(ROOT / "loaders" / "data", broken / "data")
-    text = (broken / "data" / "acs-recommendations.yaml").read_text(encoding="utf-8")
-    (broken / "data" / "acs-recommendations.yaml").write_text(
-        text.replace("recommends: Ivosidenib", "recommends: Ivosidenibb"), encoding="utf-8")
-    registry = (ROOT / "loaders" / "sources.yaml").read_text(encoding="utf-8").replace(
-        "../ontology/amlkg.owl", str(ROOT / "ontology" / "amlkg.owl"))
-    (broken / "sources.yaml").write_text(registry, encoding="utf-8")
-    monkeypatch.setattr(b, "SOURCES", broken / "sources.yaml")
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "loaders" / "data", project / "loaders" / "data")
+    shutil.copy(ROOT / "loaders" / "sources.yaml", project / "loaders" / "sources.yaml")
+    (project / "ontology").mkdir()
+    shutil.copy(ROOT / "ontology" / "amlkg.owl", project / "ontology" / "amlkg.owl")
+    curated = project / "loaders" / "data" / "acs-recommendations.yaml"
+    text = curated.read_text(encoding="utf-8")
+    curated.write_text(text.replace("recommends: Ivosidenib", "recommends: Ivosidenibb"), encoding="utf-8")
+    monkeypatch.setattr(b, "SOURCES", project / "loaders" / "sources.yaml")
+    monkeypatch.setattr(b, "ROOT", project)
     with pytest.raises(b.BuildError) as err:
         b.build(location, release_dir=None, log=lambda *a: None)
     assert "Ivosidenibb" in str(err.value) and "acs-recommendations.yaml" in str(err.value)
