@@ -1,7 +1,8 @@
 """Bind values into SPARQL text as typed RDF terms, never as pasted strings.
 
-A parameter is bound by replacing the query's own inline ``VALUES ?var { … }`` block (so the
-.rq file stays runnable with its defaults) or, if it has none, by a trailing VALUES clause.
+A parameter is bound by replacing the query's own inline ``VALUES ?var { … }`` blocks (every block
+with that variable list, so the .rq file stays runnable with its defaults) or, if it has none, by a
+trailing VALUES clause.
 Every term is validated and serialised here, so user input cannot change the query's shape.
 """
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _block_pattern(names: Sequence[str]) -> re.Pattern:
 
 
 def bind_values(query: str, bindings: Mapping | None) -> str:
-    """Return `query` with each binding in place of its inline VALUES block (or appended).
+    """Return `query` with each binding in place of its inline VALUES blocks (or appended).
 
     `bindings` maps a variable name to one value, to a list of values (several rows), or a
     tuple of names to a list of row tuples.
@@ -115,7 +116,7 @@ def bind_values(query: str, bindings: Mapping | None) -> str:
         block = _values_block(names, rows)
         pattern = _block_pattern(names)
         if pattern.search(query):
-            query = pattern.sub(lambda _m: block, query, count=1)
+            query = pattern.sub(lambda _m: block, query)
         else:
             query = query.rstrip() + "\n" + block
     return query
