@@ -312,7 +312,8 @@ def _plain_number(value) -> str:
 
 
 def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary, profile: dict) -> list[dict]:
-    """Group condition states by recommendation, drop those with an unmet condition, shape and order."""
+    """Group condition states by recommendation, drop those with an unmet condition, shape and order
+    (strength first, then how many profile facts the option matched, then document order)."""
     by_rec: dict[str, dict] = {}
     for r in rows:
         rec = str(r["recommendation"])
@@ -341,7 +342,8 @@ def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary
             "note": d["note"],
             "source": d["source"],
             "fda_approvals": approvals.get(d["therapy"]["id"], []),
-            "_sort": (d["rank"], d["order"]),
+            # strongest first; within a strength, the options this profile matches on more facts
+            "_sort": (d["rank"], -len(entry["why"]), d["order"]),
         })
     options.sort(key=lambda o: o.pop("_sort"))
     return options
