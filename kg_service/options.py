@@ -172,18 +172,28 @@ class OptionsFinder:
         self._lock = threading.Lock()
 
     # -- what changes only with the graph ------------------------------------------------------
-    def _graph_facts(self, store: Store) -> dict:
+    def graph_facts(self, store: Store | None = None) -> dict:
+        """What the answers need that changes only with the graph: vocabulary, recommendation details,
+        approvals, numeric thresholds, and the condition rows already read (see `condition_rows`)."""
+        store = store or self._store_getter()
         version = store.graph_version()
         facts = self._static.get(version)
         if facts is None:
             facts = {"version": version,
                      "vocabulary": self._vocabulary(store),
                      "details": self._details(store),
-                     "approvals": self._approvals(store)}
+                     "approvals": self._approvals(store),
+                     "bounds": self._bounds(store),
+                     "parts": {}}
             with self._lock:
                 self._static = {version: facts}
                 self._cache.clear()
         return facts
+
+    _graph_facts = graph_facts  # the name the api and ui areas first used
+
+    def _bounds(self, store: Store) -> dict[str, list[Decimal]]:
+        return condition_bounds(store, self.queries)
 
     def _vocabulary(self, store: Store) -> Vocabulary:
         rows = store.select(self.queries["profile-vocabulary"].text)
@@ -282,7 +292,7 @@ class OptionsFinder:
                 return hit
         vocab = facts["vocabulary"]
         rows, warnings = self.profile_rows(profile, vocab)
-        result = store.select(self.queries["options"].text, {("factor", "value"): rows})
+        result = self.condition_rows(store, facts, profile, rows)
         answer = {
             "profile": profile,
             "options": assemble(result, facts["details"], facts["approvals"], vocab, profile),
@@ -295,6 +305,72 @@ class OptionsFinder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return answer
+
+
+    def condition_rows(self, store: Store, facts: dict, profile: dict, rows: list[tuple]) -> list[dict]:
+        """The rows of `queries/options.rq` for a profile, assembled from per-factor parts.
+
+        A condition's state depends only on what the profile states for that condition's own factor,
+        so the rows of each factor are read once per distinct value set (numbers: once per side of
+        every threshold) and shared by every profile that states the same; a new profile then costs
+        no query once its parts are known. `tests/test_options.py` checks this equals one query with
+        the whole profile bound.
+        """
+        stated: dict = {}
+        for factor, value in rows:
+            stated.setdefault(factor, []).append(value)
+        field_factors = {factor: field for field, factor in facts["vocabulary"].factors.items()}
+        result = list(self._part(store, facts, ("unsettled",), None, [], field_factors))
+        for factor, field in field_factors.items():
+            values = stated.get(factor, [])
+            if field in facts["bounds"]:
+                side = side_of_bounds(profile.get(field), facts["bounds"][field])
+                key = (str(factor), side)
+            else:
+                key = (str(factor), tuple(sorted(v.n3() for v in values)))
+            result.extend(self._part(store, facts, key, factor, values, field_factors))
+        return result
+
+    def _part(self, store: Store, facts: dict, key: tuple, factor, values: list, field_factors: dict) -> list:
+        """options.rq rows of the conditions on `factor` when the profile states `values` for it
+        (factor None: the conditions no profile field settles, whose state never changes)."""
+        parts = facts["parts"]
+        part = parts.get(key)
+        if part is None:
+            found = store.select(self.queries["options"].text,
+                                 {("factor", "value"): [(factor, v) for v in values]})
+            if factor is None:
+                part = [r for r in found if r.get("factor") not in field_factors]
+            else:
+                part = [r for r in found if r.get("factor") == factor]
+            with self._lock:
+                if len(parts) > MAX_PARTS:
+                    parts.clear()
+                parts[key] = part
+        return part
+
+
+MAX_PARTS = 20_000
+
+
+def condition_bounds(store: Store, queries: dict[str, NamedQuery]) -> dict[str, list[Decimal]]:
+    """The numeric thresholds the conditions use, per profile field (`queries/condition-bounds.rq`)."""
+    bounds: dict[str, set] = {}
+    for r in store.select(queries["condition-bounds"].text):
+        bounds.setdefault(str(r["field"]), set()).add(Decimal(str(r["bound"])))
+    return {f: sorted(b) for f, b in bounds.items()}
+
+
+def side_of_bounds(value, bounds: list[Decimal]) -> tuple | None:
+    """Where `value` lies relative to each bound (-1 below, 0 on, 1 above); None when not given.
+
+    >>> side_of_bounds(8, [Decimal(6), Decimal(12)]), side_of_bounds(12.0, [Decimal(6), Decimal(12)])
+    ((1, -1), (1, 0))
+    """
+    if value is None:
+        return None
+    v = Decimal(str(value))
+    return tuple(-1 if v < b else 0 if v == b else 1 for b in bounds)
 
 
 def _why(field: str, given, vocab: Vocabulary, profile: dict, text: str) -> str:
@@ -315,6 +391,8 @@ def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary
     """Group condition states by recommendation, drop those with an unmet condition, shape and order
     (strength first, then how many profile facts the option matched, then document order)."""
     by_rec: dict[str, dict] = {}
+    # in document order of the conditions, whatever order the rows came in
+    rows = sorted(rows, key=lambda r: (str(r["recommendation"]), int(r["order"]), str(r.get("given", ""))))
     for r in rows:
         rec = str(r["recommendation"])
         entry = by_rec.setdefault(rec, {"unmet": False, "conditions": [], "why": []})

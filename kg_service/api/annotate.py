@@ -13,9 +13,8 @@ Output columns added after the input's own (see `ADDED_COLUMNS`):
 
 A list cell (mutations, symptoms) separates values with ";" or ","; `none` says "tested, none found".
 Answers are kept per profile, and ages and remission lengths that fall on the same side of every
-threshold the graph's conditions use share one answer; a new situation is assembled from condition
-rows already read for each factor's values (see `Annotator`), so a large cohort costs a few dozen
-queries in all.
+threshold the graph's conditions use share one answer; the finder assembles a new situation from
+condition rows already read for each factor's values, so a large cohort costs a few dozen queries.
 """
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Callable
 
-from ..options import PROFILE_FIELDS, ProfileError, assemble, parse_profile
+from ..options import PROFILE_FIELDS, ProfileError, parse_profile
 from .graphdata import NUMERIC_FIELDS, side_of_bounds
 
 ADDED_COLUMNS = ("options", "strongest_option", "strongest_strength", "strongest_quote", "advised_against",
@@ -69,20 +68,14 @@ class Stats:
 class Annotator:
     """Annotates rows with the options finder's answers, remembered per situation.
 
-    A new situation costs no new query once its parts are known: `queries/options.rq` gives each
-    condition a state from the profile's values for that condition's own factor only (it groups by
-    recommendation, condition and factor), so the condition rows of one factor's values can be reused
-    by every profile that states the same values for that factor. The rows are assembled into the
-    answer by the finder's own `assemble`; `tests/api/test_annotate.py` checks the answers equal
-    `OptionsFinder.find` over many profiles.
+    Profiles whose numbers fall on the same side of every threshold share one row of added columns;
+    the finder itself reuses condition rows per factor (`OptionsFinder.condition_rows`).
     """
 
     def __init__(self, finder, store, queries, bounds: dict[str, list]):
         self.finder, self.store, self.queries, self.bounds = finder, store, queries, bounds
         self._parsed: dict[tuple, tuple] = {}
         self._answers: dict[tuple, dict] = {}
-        self._parts: dict[tuple, list] = {}
-        self.queries_run = 0
 
     def situation(self, profile: dict) -> tuple:
         """The key under which profiles share an answer (numbers by their side of each threshold)."""
@@ -110,43 +103,14 @@ class Annotator:
         return hit
 
     def find(self, profile: dict) -> dict:
-        """The finder's answer for `profile`, from per-factor condition rows."""
-        facts = self.finder._graph_facts(self.store)
-        vocab = facts["vocabulary"]
-        rows, warnings = self.finder.profile_rows(profile, vocab)
-        stated: dict = {}
-        for factor, value in rows:
-            stated.setdefault(factor, []).append(value)
-        factors = {factor: name for name, factor in vocab.factors.items()}
-        result = list(self._part(("unnamed factors",), [], None, factors))
-        for factor, name in factors.items():
-            values = stated.get(factor, [])
-            if name in NUMERIC_FIELDS:
-                key = (factor, side_of_bounds(profile.get(name), self.bounds.get(name, [])))
-            else:
-                key = (factor, tuple(sorted(v.n3() for v in values)))
-            result.extend(self._part(key, values, factor, factors))
-        result.sort(key=_first)
-        return {"profile": profile,
-                "options": assemble([r for _, r in result], facts["details"], facts["approvals"], vocab, profile),
-                "warnings": warnings}
+        """The finder's answer (it reuses per-factor condition rows, so a new situation costs no query
+        once its parts are known)."""
+        return self.finder.find(profile)
 
-    def _part(self, key: tuple, values: list, factor, factors: dict) -> list:
-        """The options.rq rows of the conditions on `factor` when the profile states `values` for it
-        (factor None: the conditions on factors no profile field states, whose state never changes)."""
-        part = self._parts.get(key)
-        if part is None:
-            rows = self.store.select(self.queries["options"].text,
-                                     {("factor", "value"): [(factor, v) for v in values]})
-            self.queries_run += 1
-            if factor is None:
-                part = [r for r in rows if r.get("factor") not in factors]
-            else:
-                part = [r for r in rows if r.get("factor") == factor]
-            # in the query's own order (recommendation, condition order), keyed once
-            part = [((str(r["recommendation"]), int(r["order"])), r) for r in part]
-            self._parts[key] = part
-        return part
+    @property
+    def queries_run(self) -> int:
+        """How many options.rq parts the finder has read for this graph version."""
+        return len(self.finder.graph_facts(self.store)["parts"])
 
     def columns(self, answer: dict) -> dict:
         opts = [o for o in answer["options"] if o["strength"] != NOT_HELPFUL]
@@ -172,10 +136,6 @@ class Annotator:
     @property
     def distinct(self) -> int:
         return len(self._answers)
-
-
-def _first(pair):
-    return pair[0]
 
 
 def _unique(values) -> list:

@@ -6,10 +6,11 @@ per graph version.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from rdflib import BNode, Literal, URIRef
 
+from ..options import condition_bounds, side_of_bounds as options_side_of_bounds
 from ..question import Lexicon, lexicon_for, normalise
 from ..vocab import PREFIXES
 from ..xrefs import xref_keys
@@ -19,8 +20,6 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 AMLKG = PREFIXES["amlkg"]
 DESCRIPTIONS = (SKOS + "definition", RDFS + "comment", "http://purl.org/dc/terms/description")
-BOUND_PROPERTIES = {AMLKG + "minInclusive": "min_inclusive", AMLKG + "minExclusive": "min_exclusive",
-                    AMLKG + "maxInclusive": "max_inclusive", AMLKG + "maxExclusive": "max_exclusive"}
 NUMERIC_FIELDS = ("age", "remission_months")
 NAME_KIND_RANK = {"label": 0, "brand": 1, "synonym": 2, "code": 3}
 MATCH_NAMES = ("exact", "prefix", "word", "substring")
@@ -190,30 +189,7 @@ def _literal(value: Literal):
 def numeric_bounds(store, queries) -> dict[str, list[Decimal]]:
     """The bounds of the age and remission conditions, per profile field (for the annotator's cache:
     values that fall on the same side of every bound get the same options)."""
-    def build():
-        # options.rq lists every condition of every recommendation with its profile field
-        rows = store.select(queries["options"].text, {("factor", "value"): []})
-        by_condition = {str(r["condition"]): str(r["field"]) for r in rows
-                        if str(r.get("field", "")) in NUMERIC_FIELDS}
-        bounds: dict[str, set] = {f: set() for f in NUMERIC_FIELDS}
-        if by_condition:
-            for r in store.select(queries["entity"].text, {"entity": [URIRef(c) for c in sorted(by_condition)]}):
-                if str(r["direction"]) == "out" and str(r["property"]) in BOUND_PROPERTIES:
-                    try:
-                        bounds[by_condition[str(r["entity"])]].add(Decimal(str(r["value"])))
-                    except (InvalidOperation, KeyError):
-                        continue
-        return {f: sorted(v) for f, v in bounds.items()}
-    return _memo(store, "bounds", build)
+    return _memo(store, "bounds", lambda: condition_bounds(store, queries))
 
 
-def side_of_bounds(value, bounds: list[Decimal]) -> tuple | None:
-    """Where `value` lies relative to each bound (-1 below, 0 on, 1 above); None when not given.
-
-    >>> side_of_bounds(8, [Decimal(6), Decimal(12)]), side_of_bounds(12.0, [Decimal(6), Decimal(12)])
-    ((1, -1), (1, 0))
-    """
-    if value is None:
-        return None
-    v = Decimal(str(value))
-    return tuple(-1 if v < b else 0 if v == b else 1 for b in bounds)
+side_of_bounds = options_side_of_bounds

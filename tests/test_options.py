@@ -1,0 +1,40 @@
+"""The options finder's per-factor reuse of condition rows gives exactly the one-query answer."""
+from __future__ import annotations
+
+import random
+
+from kg_service.named_queries import load_all
+from kg_service.options import CHOICES, OptionsFinder, assemble, parse_profile
+
+QUERIES = load_all()
+
+
+def _random_profile(rnd: random.Random) -> dict:
+    raw = {"status": rnd.choice(CHOICES["status"]), "disease": rnd.choice(CHOICES["disease"])}
+    if rnd.random() < 0.6:
+        raw["mutations"] = rnd.sample(["FLT3", "IDH1", "IDH2", "NPM1"], rnd.randint(0, 2))
+    for field, low, high in (("age", 0, 100), ("remission_months", 0, 30)):
+        if rnd.random() < 0.6:
+            raw[field] = rnd.choice([low, high, 6, 12, 60, 59, 61, rnd.randint(low, high)]
+                                    + ([11.5, 12.0, 6.5] if field == "remission_months" else []))
+    if rnd.random() < 0.4:
+        raw["prior_therapy"] = rnd.choice(CHOICES["prior_therapy"])
+    if rnd.random() < 0.3:
+        raw["site"] = "cns"
+    if rnd.random() < 0.4:
+        raw["symptoms"] = rnd.sample(list(CHOICES["symptoms"]), rnd.randint(1, 3))
+    return parse_profile(raw)
+
+
+def test_assembled_parts_equal_one_query_over_the_whole_profile(store):
+    finder = OptionsFinder(lambda: store, QUERIES)
+    facts = finder.graph_facts(store)
+    rnd = random.Random(7)
+    for _ in range(60):
+        profile = _random_profile(rnd)
+        rows, _warnings = finder.profile_rows(profile, facts["vocabulary"])
+        whole = store.select(QUERIES["options"].text, {("factor", "value"): rows})
+        expected = assemble(whole, facts["details"], facts["approvals"], facts["vocabulary"], profile)
+        assert finder.find(profile)["options"] == expected, profile
+    # the parts were shared: far fewer distinct parts than profiles times factors
+    assert len(facts["parts"]) < 60 * 9
