@@ -1,7 +1,17 @@
-"""Shared fixtures: the real graph built once per session, the app, and a real server over HTTP."""
+"""Shared fixtures: the real graph built once per session, the app, and a real server over HTTP.
+
+`live_server` is parametrized over the two store backends: every test that uses it (the JSON API
+and SPARQL endpoint tests over HTTP) runs once against the service serving the embedded store and
+once against the service serving a real `oxigraph serve` (PyPI `oxigraph`) through the remote
+backend, the same graph built into each. Both servers start only when a test first needs them, one
+at a time (pytest groups the tests by backend). A test that only makes sense on one backend says so
+with ``@pytest.mark.backends("embedded")``; its other variants are skipped with the reason.
+"""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +20,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+#: the store backends `live_server` runs each test against
+BACKENDS = ("embedded", "remote")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -59,12 +72,20 @@ def client(app):
 
 
 class LiveServer:
-    """A real `python -m kg_service serve` process on a free loopback port."""
+    """A real `python -m kg_service serve` process on a free loopback port.
 
-    def __init__(self, store: str, env: dict | None = None, workers: int = 2):
+    `store` is a store directory or a remote SPARQL endpoint URL; the server's log goes to
+    `log_dir` (default: beside a store directory, else the system's temporary directory).
+    """
+
+    def __init__(self, store: str, env: dict | None = None, workers: int = 2, log_dir: str | Path | None = None):
+        self.store = store
+        self.backend = "remote" if store.startswith(("http://", "https://")) else "embedded"
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
-        self.log = open(Path(store).parent / ("server-%d.log" % self.port), "w+b")
+        if log_dir is None:
+            log_dir = Path(store).parent if self.backend == "embedded" else Path(os.environ.get("TMPDIR", "/tmp"))
+        self.log = open(Path(log_dir) / ("server-%d.log" % self.port), "w+b")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kg_service", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--store", store, "--workers", str(workers)],
@@ -85,18 +106,144 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server not ready after %.0f s" % timeout)
 
+    def log_text(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(5)
         self.log.close()
 
 
+def oxigraph_command() -> str:
+    """The `oxigraph` server binary (PyPI package `oxigraph`), or skip."""
+    candidate = Path(sys.executable).parent / "oxigraph"
+    found = str(candidate) if candidate.exists() else shutil.which("oxigraph")
+    if not found:
+        pytest.skip("the `oxigraph` command is not installed (pip install oxigraph)")
+    return found
+
+
+class OxigraphProcess:
+    """`oxigraph serve` on a free loopback port, over a database directory; stoppable and restartable
+    on the same port and data (to play a remote store going down and coming back)."""
+
+    def __init__(self, location: Path, *, timeout_s: int | None = 30):
+        self.location, self.timeout_s = Path(location), timeout_s
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.query_url, self.gsp_url = self.base + "/query", self.base + "/store"
+        self.log_path = self.location.parent / ("oxigraph-%d.log" % self.port)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> "OxigraphProcess":
+        cmd = [oxigraph_command(), "serve", "--location", str(self.location),
+               "--bind", "127.0.0.1:%d" % self.port, "--union-default-graph"]
+        if self.timeout_s:
+            cmd += ["--timeout-s", str(self.timeout_s)]  # the remote cuts runaway queries itself
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("oxigraph exited: %s" % self.log_path.read_text()[-2000:])
+            try:
+                req = urllib.request.Request(self.query_url + "?query=ASK%7B%7D",
+                                             headers={"Accept": "application/sparql-results+json"})
+                with urllib.request.urlopen(req, timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("oxigraph not answering after %.0f s" % timeout)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def build(self, release_dir: Path) -> str:
+        """`loaders.build.build` into this server (Graph Store Protocol PUTs); the graph version."""
+        from loaders.build import build
+        with environment(KG_STORE_GSP_URL=self.gsp_url):
+            return build(self.query_url, release_dir=str(release_dir), log=lambda *a: None)
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Set environment variables for the duration of a block (session fixtures have no monkeypatch)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
-def live_server(store_path):
-    """The real service over real HTTP (gunicorn, 2 workers), shared by the session."""
-    server = LiveServer(store_path)
+def remote_store_url(tmp_path_factory) -> str:
+    """The real graph built into a real `oxigraph serve` on loopback: a remote store's query URL."""
+    root = tmp_path_factory.mktemp("remote-store")
+    server = OxigraphProcess(root / "db").start()
+    try:
+        server.build(root / "release")
+        yield server.query_url
+    finally:
+        server.stop()
+
+
+def _start_live_server(backend: str, request) -> LiveServer:
+    if backend == "embedded":
+        return LiveServer(request.getfixturevalue("store_path"))
+    url = request.getfixturevalue("remote_store_url")
+    return LiveServer(url, log_dir=request.getfixturevalue("tmp_path_factory").mktemp("live-remote"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live_server(request):
+    """The real service over real HTTP (granian, 2 workers), once per store backend: serving the
+    embedded store, then a real `oxigraph serve` through the remote backend. Shared by the session."""
+    server = _start_live_server(request.param, request)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_live_server(request):
+    """The service over the embedded store only, for tests that are about that backend."""
+    server = _start_live_server("embedded", request)
+    yield server
+    server.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends(*names): run a live_server test only on these store backends")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the live_server variants a test's `backends` marker leaves out."""
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None or "live_server" not in callspec.params:
+            continue
+        backend = callspec.params["live_server"]
+        if backend not in marker.args:
+            item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason") or
+                                             "runs on the %s backend only" % " and ".join(marker.args)))
