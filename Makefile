@@ -37,8 +37,9 @@ run: build
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
+## every benchmark, side by side, bounded (about 12 min on 2 cores; BENCH_ARGS=--quick: about 4); writes benchmarks/results.md
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -20,18 +20,106 @@ def _build(args) -> int:
 
 
 def _serve(args) -> int:
-    from .store import StoreError, open_store
-    try:
-        open_store(args.store, read_only=True).close()
-    except StoreError:
-        if args.store.startswith(("http://", "https://")):
-            raise
-        print("no store at %s: building it first" % args.store, file=sys.stderr)
-        if _build(args) != 0:
-            return 1
+    """Check the store (build it when missing and KG_BUILD_IF_MISSING), then serve until stopped.
+
+    Every refusal is one line on stderr and exit status 2, so a service manager shows why."""
+    from . import config
+    settings = config.read({"KG_STORE": args.store})
+    if args.store.startswith(("http://", "https://")):
+        _probe_remote(args.store)
+    else:
+        code = _check_or_build(args, settings)
+        if code:
+            return code
+    # one key for the request log's query hashes, shared by every worker of this server
+    if not settings.get("KG_LOG_HASH_KEY"):
+        import secrets
+        os.environ["KG_LOG_HASH_KEY"] = secrets.token_hex(32)
     from .server import serve
     serve(args.host, args.port, workers=args.workers, store=args.store)
     return 0
+
+
+def _check_or_build(args, settings) -> int:
+    """0 when the embedded store at args.store is whole (built first when missing or, if configured,
+    corrupt); else an exit status after a one-line message.
+
+    The check and the build run in child processes: RocksDB starts background threads the first time
+    a store is opened, and server workers forked from a process holding them would hang on their
+    first write (a curator write's flush)."""
+    code, message = _run_check(args.store)
+    if code == 0:
+        return 0
+    if code == CHECK_MISSING:
+        if not _truthy(settings.get("KG_BUILD_IF_MISSING")):
+            print("error: %s (KG_BUILD_IF_MISSING is off)" % message, file=sys.stderr)
+            return 2
+        print("no store at %s: building it first" % args.store, file=sys.stderr)
+    elif code == CHECK_CORRUPT:
+        if not _truthy(settings.get("KG_REBUILD_IF_CORRUPT")):
+            print("error: %s" % message, file=sys.stderr)
+            return 2
+        print("warning: %s; KG_REBUILD_IF_CORRUPT is on: rebuilding" % message, file=sys.stderr)
+    else:
+        print("error: the store check failed: %s" % message, file=sys.stderr)
+        return 2
+    import subprocess
+    built = subprocess.run([sys.executable, "-m", "kg_service", "build", "--store", args.store,
+                            "--release-dir", args.release_dir])
+    if built.returncode != 0:
+        return 1
+    code, message = _run_check(args.store)
+    if code != 0:
+        print("error: the build finished but %s" % message, file=sys.stderr)
+        return 2
+    return 0
+
+
+CHECK_MISSING, CHECK_CORRUPT = 3, 4
+
+
+def _run_check(store: str) -> tuple[int, str]:
+    """(exit status, message) of `python -m kg_service check-store` on `store`, in a child process."""
+    import subprocess
+    r = subprocess.run([sys.executable, "-m", "kg_service", "check-store", "--store", store],
+                       capture_output=True, text=True)
+    lines = (r.stderr or r.stdout or "").strip().splitlines()
+    return r.returncode, (lines[-1] if lines else "exit status %d" % r.returncode)
+
+
+def _check_store(args) -> int:
+    """Is the embedded store whole? 0, else one line on stderr and 3 (missing) or 4 (corrupt)."""
+    from .store.integrity import StoreCorrupt, StoreMissing, check_store, one_line
+    try:
+        state = check_store(args.store)
+    except StoreMissing as e:
+        print(one_line(str(e)), file=sys.stderr)
+        return CHECK_MISSING
+    except StoreCorrupt as e:
+        print(one_line(str(e), 600), file=sys.stderr)
+        return CHECK_CORRUPT
+    print("ok: %s, version %s, %d quads%s" % (state.version_dir, state.graph_version[:12], state.triples,
+                                              "" if state.manifest else " (no checksum manifest: opened only)"))
+    return 0
+
+
+def _probe_remote(url: str) -> None:
+    """A remote store that is down at start is not fatal (the service answers 503 until it is back);
+    say so on one line."""
+    from .store import StoreError, open_store
+    try:
+        with open_store(url, read_only=True, timeout=5.0) as store:
+            store.graph_version()
+    except StoreError as e:
+        from .store.integrity import one_line
+        print("warning: the store at %s does not answer (%s): serving 503 until it does"
+              % (url, one_line(str(e))), file=sys.stderr)
+
+
+def _truthy(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _query(args) -> int:
@@ -64,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=None)
     s.add_argument("--release-dir", default="var/release")
     s.set_defaults(func=_serve)
+
+    c = sub.add_parser("check-store", help="check the embedded store's files against their checksums")
+    c.add_argument("--store", default=DEFAULT_STORE)
+    c.set_defaults(func=_check_store)
 
     q = sub.add_parser("query", help="run a SELECT against the built store")
     q.add_argument("file", nargs="?", help="a .rq file")

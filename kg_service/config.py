@@ -16,7 +16,46 @@ DEFAULTS = {
     "KG_REFRESH_INTERVAL": 1.0,
     # rebuild automatically when serving finds no store
     "KG_BUILD_IF_MISSING": True,
+    # rebuild when serving finds a corrupt store (off: `serve` stops with a one-line error instead)
+    "KG_REBUILD_IF_CORRUPT": False,
+    # -- denial-of-service limits (kg_service/limits.py; SECURITY.md) --------------------------
+    # store queries running at once per worker process; more wait up to KG_QUERY_QUEUE_SECONDS,
+    # then are answered 503 with Retry-After (cached answers and /health never wait)
+    "KG_MAX_CONCURRENT_QUERIES": 2,
+    "KG_QUERY_QUEUE_SECONDS": 2.0,
+    # the Retry-After (s) of a 503 for a busy server
+    "KG_RETRY_AFTER": 2,
+    # niceness (0-19) of the threads that evaluate store queries: long queries then use only the CPU
+    # that request threads leave idle (Linux; 0 turns it off)
+    "KG_QUERY_NICE": 10,
+    # largest request body accepted on any route, bytes (413 problem+json above it)
+    "KG_MAX_BODY_BYTES": 4_000_000,
+    # longest URL query string accepted outside /sparql (which takes KG_MAX_QUERY_BYTES), bytes (414)
+    "KG_MAX_URL_BYTES": 65_536,
+    # requests per second per client address (token bucket per worker); 0 turns the limit off
+    "KG_RATE_LIMIT": 50.0,
+    # requests a client may send at once above the rate
+    "KG_RATE_LIMIT_BURST": 100,
+    # also limit loopback clients (127.0.0.1, ::1); off by default (local tools, a reverse proxy)
+    "KG_RATE_LIMIT_LOOPBACK": False,
+    # -- request log (kg_service/request_log.py) -------------------------------------------------
+    # one JSON line per request: "stderr", "stdout", a file path, or "off"
+    "KG_REQUEST_LOG": "stderr",
+    # key of the query hashes in the log (unset: a random key per `serve`, shared by its workers)
+    "KG_LOG_HASH_KEY": "",
+    # -- curator writes (kg_service/curator/; off unless a token is set) -------------------------
+    # bearer token for /curator/* (SPARQL Update and Graph Store Protocol on the curator graph)
+    "KG_CURATOR_TOKEN": "",
+    # who the token stands for, recorded in the audit log
+    "KG_CURATOR_NAME": "curator",
+    # largest update or graph body accepted by /curator, bytes
+    "KG_CURATOR_MAX_BYTES": 1_000_000,
 }
+
+#: settings read from the environment as given (never decoded as JSON)
+STRING_SETTINGS = ("KG_STORE", "KG_REQUEST_LOG", "KG_LOG_HASH_KEY", "KG_CURATOR_TOKEN", "KG_CURATOR_NAME")
+#: settings never shown in logs, errors or /health
+SECRET_SETTINGS = ("KG_CURATOR_TOKEN", "KG_LOG_HASH_KEY", "KG_STORE_PASSWORD")
 
 
 def load(app, test_config: dict | None) -> None:
@@ -29,6 +68,11 @@ def load(app, test_config: dict | None) -> None:
         short = key[len("KG_"):]
         if short in app.config:
             app.config[key] = app.config.pop(short)
+    # text settings stay text even when they happen to parse as JSON (a token "12345", a path "1")
+    import os
+    for key in STRING_SETTINGS:
+        if key in os.environ:
+            app.config[key] = os.environ[key]
     if test_config:
         app.config.update(test_config)
 
@@ -40,3 +84,15 @@ def _loads(value: str):
         return json.loads(value)
     except ValueError:
         return value
+
+
+def read(overrides: dict | None = None) -> dict:
+    """The settings as an app would see them, for commands that run without one (`serve`'s checks).
+
+    >>> read({"KG_STORE": "elsewhere"})["KG_STORE"], read()["KG_BUILD_IF_MISSING"] in (True, False)
+    ('elsewhere', True)
+    """
+    from flask import Flask
+    app = Flask("kg_service", instance_relative_config=True)
+    load(app, overrides)
+    return dict(app.config)

@@ -21,13 +21,17 @@ class ServedStore:
         self._store: Store | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        #: the bound on queries running at once (kg_service.limits.QueryGate), set by limits.init_app
+        self.gate = None
 
     def get(self) -> Store:
         store = self._store
         if store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_store(self.location, read_only=True, timeout=self.timeout)
+                    opened = open_store(self.location, read_only=True, timeout=self.timeout)
+                    opened.gate = self.gate
+                    self._store = opened
                 store = self._store
         now = time.monotonic()
         if now - self._checked > self.refresh_interval and hasattr(store, "refresh"):
@@ -43,10 +47,10 @@ class ServedStore:
 
 
 def recycle_worker() -> None:
-    """Tell gunicorn to replace this worker gracefully (in-flight answers finish first)."""
-    import signal
-    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn") or os.environ.get("AMLKG_GUNICORN"):
-        os.kill(os.getpid(), signal.SIGTERM)
+    """Ask the server (granian or gunicorn, see kg_service.server) to replace this worker
+    gracefully: in-flight answers finish first."""
+    from .server import request_recycle
+    request_recycle()
 
 
 def init_app(app: Flask) -> None:

@@ -21,7 +21,7 @@ import yaml
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
-from kg_service.store import META_GRAPH, open_store
+from kg_service.store import META_GRAPH, StoreError, open_store
 from kg_service.vocab import AMLKG, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROV
 
 HERE = Path(__file__).resolve().parent
@@ -45,18 +45,30 @@ class Source:
     checksums: dict  # name -> expected sha256 (upstream files only)
 
 
-def read_sources(path: Path | None = None) -> list[Source]:
-    """The source registry, with file paths made absolute."""
+def read_sources(path: Path | None = None, project: Path | None = None) -> list[Source]:
+    """The source registry, with file paths made absolute and checked to stay inside `project`
+    (loaders/safe_inputs.py: the build reads only the files named here)."""
+    from .safe_inputs import UnsafeInput, check_entry, check_yaml, source_path
     path = path or SOURCES
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    out = []
-    for entry in data["sources"]:
-        files, sums = {}, {}
-        for name, spec in entry["files"].items():
-            files[name] = (path.parent / spec["path"]).resolve()
-            if spec.get("sha256"):
-                sums[name] = spec["sha256"]
-        out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums))
+    project = project or ROOT
+    try:
+        raw = path.read_bytes()
+        check_yaml(raw, path.name)
+        data = yaml.safe_load(raw)
+        out = []
+        for entry in data["sources"]:
+            where = "source %s" % entry.get("id")
+            check_entry(entry, where)
+            files, sums = {}, {}
+            for name, spec in entry["files"].items():
+                files[name] = source_path(spec["path"], path, project, where)
+                if spec.get("sha256"):
+                    sums[name] = spec["sha256"]
+            out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums))
+    except UnsafeInput as e:
+        raise BuildError(str(e)) from None
+    except (OSError, KeyError, TypeError, AttributeError) as e:
+        raise BuildError("%s: not a valid source registry (%s: %s)" % (path, type(e).__name__, e)) from None
     return out
 
 
@@ -66,10 +78,15 @@ def sha256_file(path: Path) -> str:
 
 def verify_checksums(source: Source) -> dict:
     """Every file must exist; an upstream file must still be the verbatim copy it was recorded as."""
+    from .safe_inputs import UnsafeInput, check_file
     digests = {}
     for name, path in source.files.items():
         if not path.exists():
             raise BuildError("source %s: file %s is missing" % (source.id, path))
+        try:
+            check_file(path, "source %s" % source.id)  # size, XML entities, YAML aliases
+        except UnsafeInput as e:
+            raise BuildError(str(e)) from None
         digests[name] = sha256_file(path)
         want = source.checksums.get(name)
         if want and digests[name] != want:
@@ -241,15 +258,30 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
     run_qc(qc_store)
     step(5, "QC queries found no violations")
 
-    store = open_store(location, read_only=False)
+    from kg_service.curator.storage import CURATOR_GRAPH, carry_over, combined_version, publish_lock
     try:
-        store.publish(canonical, version)
-        step(6, "published version %s to %s" % (version[:12], location))
-    finally:
-        store.close()
+        store = open_store(location, read_only=False)
+        try:
+            # one publisher at a time, and the curators' graph (if any) kept across the rebuild
+            with publish_lock(location):
+                curated = carry_over(location)
+                served = dict(canonical, **{CURATOR_GRAPH: curated}) if curated else canonical
+                version = combined_version(version, curated)
+                store.publish(served, version)
+        finally:
+            store.close()
+    except (OSError, RuntimeError, StoreError) as e:  # a full disk, a damaged or unwritable store
+        raise BuildError("publishing to %s failed (%s); the previous version, if any, is still served"
+                         % (location, " ".join(str(e).split())[:300])) from None
+    step(6, "published version %s to %s%s" % (version[:12], location,
+                                              " (curators' graph kept)" if curated else ""))
 
     if release_dir:
-        write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)])
+        try:
+            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)])
+        except OSError as e:
+            raise BuildError("writing the release files to %s failed (%s); the new version %s is published "
+                             "and served" % (release_dir, e, version[:12])) from None
         step(7, "release files written to %s" % release_dir)
     log("built %d triples in %d graphs, version %s, in %.1f s"
         % (sum(len(g) for g in graphs.values()), len(graphs), version[:12], time.monotonic() - t0))

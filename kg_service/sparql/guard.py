@@ -50,6 +50,8 @@ _TOKEN = re.compile(r"""
 """ % {"var": _VARNAME, "local": _LOCAL, "prefix": _PREFIX}, re.VERBOSE)
 _IRI = re.compile(r"<(?:[^<>\"{}|^`\\\x00-\x20]|%s)*>" % _UCHAR)
 _SERVICE = re.compile(r"service", re.IGNORECASE)
+# what an update may not contain: SERVICE (a request to another server) or LOAD (a fetch of a URL)
+_NETWORK = re.compile(r"service|load", re.IGNORECASE)
 #: deepest bracket nesting accepted (pyoxigraph parses 64 nested collections in ~0.2 s)
 MAX_NESTING = 64
 
@@ -103,7 +105,22 @@ def inspect_query(text: str, base: str | None = None) -> QueryInfo:
     return _scan(text, form, base, full=want_service or want_depth)
 
 
-def _scan(text: str, form: str | None, base: str | None, *, full: bool) -> QueryInfo:
+def inspect_update(text: str) -> QueryInfo:
+    """Form and nesting depth of a SPARQL Update, with `service` true when the keyword SERVICE or LOAD
+    appears anywhere outside strings, IRIs and names (the curator route refuses both: either makes
+    the server fetch a URL).
+
+    >>> inspect_update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:load> 'LOAD' } }").service
+    False
+    >>> inspect_update("LOAD<http://127.0.0.1:9/x>INTO GRAPH <urn:g>").service
+    True
+    >>> inspect_update("INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <http://x/> { ?s ?p ?o } }").service
+    True
+    """
+    return _scan(text, query_form(text), None, full=True, words=_NETWORK)
+
+
+def _scan(text: str, form: str | None, base: str | None, *, full: bool, words: re.Pattern = _SERVICE) -> QueryInfo:
     """Lex the query; with `full`, to the end (SERVICE check), else only through the dataset clauses."""
     stack: list[str] = []          # '{', '[', 'expr' or 'list' for each open bracket
     clause = None                  # 'projection' (after SELECT) or 'modifier' (after BY / HAVING)
@@ -133,10 +150,10 @@ def _scan(text: str, form: str | None, base: str | None, *, full: bool) -> Query
             else:
                 kind = "punct"
         elif kind == "pname":
-            if full and not service and _SERVICE.search(m.group("prefix")):
+            if full and not service and words.search(m.group("prefix")):
                 service = True
         elif kind != "str" and kind != "var":
-            if full and not service and _SERVICE.search(value):
+            if full and not service and words.search(value):
                 service = True
 
         if kind == "word":

@@ -22,6 +22,8 @@ from .. import negotiation as n
 from ..cache import get_cache
 from ..dataset import get_store
 from ..errors import ProblemError
+from ..limits import Overloaded
+from ..request_log import CACHE, QUERY_HASH, query_hash
 from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 from .guard import MAX_NESTING, inspect_query
 from .rowcap import cap_rows
@@ -124,8 +126,12 @@ def answer(query: str, params, key=None) -> Response:
     if not environ.get("amlkg.cache_checked"):
         hit = cache.get(version, key)
         if hit is not None:
-            body, ctype, headers = hit
+            body, ctype, headers, qhash = hit
+            environ[QUERY_HASH], environ[CACHE] = qhash, "hit"
             return Response(body, headers=headers + (("X-AMLKG-Cache", "hit"),), content_type=ctype)
+    # the request log identifies the query by a keyed hash, never by its text
+    qhash = environ[QUERY_HASH] = query_hash(query, current_app.extensions.get("amlkg_request_log", b""))
+    environ[CACHE] = "miss"
 
     info = inspect_query(query, base)
     if n.is_update(info.form):
@@ -164,6 +170,9 @@ def answer(query: str, params, key=None) -> Response:
                          base_iri=base)
     except QuerySyntaxError as e:
         raise _syntax_problem(e)
+    except Overloaded as e:
+        raise ProblemError(503, "Server busy", str(e), kind="overloaded",
+                           headers={"Retry-After": str(e.retry_after)})
     except QueryTimeout:
         raise ProblemError(503, "Query timeout",
                            "The query did not finish within %g s and was stopped. Narrow it (more "
@@ -172,6 +181,13 @@ def answer(query: str, params, key=None) -> Response:
     except StoreUnavailable as e:
         raise ProblemError(503, "Store unavailable", str(e), kind="store-unavailable",
                            headers={"Retry-After": str(getattr(e, "retry_after", 5))})
+    except RuntimeError as e:  # pyoxigraph's evaluation errors (an unsupported function), or RocksDB's
+        message = " ".join(str(e).split())[:300]
+        if message.startswith(("IO error", "Corruption", "Resource busy")):
+            raise ProblemError(503, "Store unavailable", "The store could not be read: %s" % message,
+                               kind="store-unavailable", headers={"Retry-After": "5"})
+        raise ProblemError(400, "Query evaluation error", "The query cannot be evaluated: %s" % message,
+                           kind="query-evaluation")
     except StoreError as e:
         if str(e).startswith(("no RDF writer", "no results writer")):
             raise ProblemError(406, "Not Acceptable", "This query's answer cannot be written as %s."
@@ -184,7 +200,7 @@ def answer(query: str, params, key=None) -> Response:
                      "to page through the rest" % lim.row_cap)]
     ctype = content_type(media_type)
     headers = tuple(headers)
-    cache.put(version, key, (body, ctype, headers), size=len(body) + len(query) + 256)
+    cache.put(version, key, (body, ctype, headers, qhash), size=len(body) + len(query) + 256)
     return Response(body, headers=headers + (("X-AMLKG-Cache", "miss"),), content_type=ctype)
 
 
@@ -377,7 +393,9 @@ class CachedAnswers:
                                                    endpoint_base(environ)))
                     environ["amlkg.cache_checked"] = True
                     if hit is not None:
-                        body, ctype, headers = hit
+                        body, ctype, headers, qhash = hit
+                        environ[QUERY_HASH] = qhash
+                        environ[CACHE] = "hit"
                         start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))),
                                                   *headers, *CORS, ("X-AMLKG-Cache", "hit")])
                         return [body]

@@ -48,6 +48,8 @@ class Store(ABC):
     """
 
     read_only: bool = True
+    #: consulted around every query evaluation when set (kg_service.limits.QueryGate: acquire/release)
+    gate = None
 
     @abstractmethod
     def select(self, query: str, bindings: Mapping | None = None, *,

@@ -13,12 +13,14 @@ deadline; the runaway evaluation cannot be interrupted, so the store then report
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from itertools import islice
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -29,9 +31,13 @@ from rdflib import BNode, Literal, URIRef
 from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, Store,
                    StoreError)
 from .binding import bind_values
+from .integrity import write_manifest
 
 KEEP_VERSIONS = 3
+#: stores up to this many quads are served from memory (see `memory_quads_limit`); off by default
+DEFAULT_MEMORY_QUADS = 0
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+FACTS_FILE = "amlkg-version.json"  # written beside RocksDB's files: the version and its size
 
 
 def to_rdflib(term):
@@ -88,14 +94,18 @@ class EmbeddedStore(Store):
                 raise StoreError("no built store at %s: run `python -m kg_service build --store %s`"
                                  % (self.root, self.root))
             self._store, self._target, self._version = ox.Store(), None, ""
+            self._union_materialized = False
+            self._facts = {}
             return
         target = Path(os.path.realpath(link))
         try:
             store = ox.Store.read_only(str(target))
-        except OSError as e:
+        except (OSError, RuntimeError) as e:  # RocksDB reports damaged files as RuntimeError
             raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
                              "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
-        self._store, self._target, self._version = store, target, None
+        self._union_materialized = _has_default_graph(store)
+        self._facts = _read_facts(target)
+        self._store, self._target, self._version = _in_memory_if_small(store, self._facts), target, None
 
     def refresh(self) -> bool:
         """Follow the `current` symlink if a build swapped it; True when a new version was opened."""
@@ -119,13 +129,19 @@ class EmbeddedStore(Store):
     # -- queries ----------------------------------------------------------------------------
     def _run(self, fn, timeout: float | None):
         timeout = timeout if timeout is not None else self.default_timeout
+        gate = self.gate  # kg_service.limits.QueryGate: a slot per evaluation, Overloaded when none frees
         if not timeout:
-            return fn()
-        future = self._pool.submit(fn)
+            if gate is None:
+                return fn()
+            with gate.held():
+                return fn()
+        future = self._pool.submit(fn) if gate is None else gate.submit(self._pool, fn)
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
             self.poisoned = True
+            if gate is not None:
+                gate.abandon(future)  # this worker is being replaced: the runaway no longer counts
             raise QueryTimeout("query cut after %.1f s" % timeout)
 
     def _query(self, query: str, *, default_graphs=None, named_graphs=None, base_iri=None):
@@ -135,7 +151,7 @@ class EmbeddedStore(Store):
         # dataset exactly as given (SPARQL protocol default-graph-uri / named-graph-uri, FROM).
         if default_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        else:
+        elif not self._union_materialized:
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
@@ -231,11 +247,19 @@ class EmbeddedStore(Store):
             store = ox.Store(str(staging))
             for iri, data in graphs.items():
                 store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(iri))
-            store.add(ox.Quad(ox.NamedNode(META_GRAPH), ox.NamedNode(VERSION_PREDICATE),
-                              ox.Literal(version), ox.NamedNode(META_GRAPH)))
+            count = len(store) + 1
+            for iri, data in graphs.items():
+                # the union of the named graphs is also written as the default graph: queries
+                # then read one graph instead of merging all of them (7x faster, measured)
+                store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.DefaultGraph())
+            for graph in (ox.NamedNode(META_GRAPH), ox.DefaultGraph()):
+                store.add(ox.Quad(ox.NamedNode(META_GRAPH), ox.NamedNode(VERSION_PREDICATE),
+                                  ox.Literal(version), graph))
+            (staging / FACTS_FILE).write_text(json.dumps({"version": version, "triples": count}))
             store.flush()
             store.optimize()
             del store
+            write_manifest(staging)  # fsyncs every file; `serve` checks it before serving
             os.rename(staging, final)
             tmp_link = self.root / (".current-%d" % os.getpid())
             if os.path.lexists(tmp_link):
@@ -251,6 +275,8 @@ class EmbeddedStore(Store):
         if not self.read_only:
             self._store = ox.Store.read_only(str(final))
             self._target, self._version = final, version
+            self._union_materialized = True
+            self._facts = _read_facts(final)
         return final
 
     def _prune(self, versions: Path, keep: Path) -> None:
@@ -270,16 +296,68 @@ class EmbeddedStore(Store):
         return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def triple_count(self) -> int:
+        """Quads in the named graphs (a published version records it; the default-graph copy is not counted)."""
+        if self._facts.get("triples") is not None:
+            return int(self._facts["triples"])
         return len(self._store)
 
     def graph_version(self) -> str:
         if self._version is None:
-            self._version = super().graph_version()
+            # a published version records it beside its files: no query (nor a query slot) needed
+            recorded = self._facts.get("version") if isinstance(getattr(self, "_facts", None), dict) else None
+            self._version = str(recorded) if recorded else super().graph_version()
         return self._version
 
     @property
     def location(self) -> str:
         return str(self._target or self.root)
+
+
+def memory_quads_limit(environ=None) -> int:
+    """Largest store (in quads) a serving worker copies into memory: KG_STORE_MEMORY_QUADS, 0 = never.
+
+    >>> memory_quads_limit({"KG_STORE_MEMORY_QUADS": "100000"}), memory_quads_limit({}) == DEFAULT_MEMORY_QUADS
+    (100000, True)
+
+    Off by default: the in-memory store iterates in another order than RocksDB, so where a query
+    leaves the order open (GROUP_CONCAT, ties under ORDER BY) answers would differ from the same
+    graph on disk or on a remote Oxigraph.
+    """
+    raw = (os.environ if environ is None else environ).get("KG_STORE_MEMORY_QUADS", "").strip()
+    try:
+        return max(0, int(raw)) if raw else DEFAULT_MEMORY_QUADS
+    except ValueError:
+        raise StoreError("KG_STORE_MEMORY_QUADS=%r is not a number of quads" % raw) from None
+
+
+def _in_memory_if_small(store: ox.Store, facts: dict) -> ox.Store:
+    """A published version small enough is served from a copy in memory, read-only by use: queries
+    evaluate 1.5-3x faster than through RocksDB's read path (profile in benchmarks/README.md), at
+    about 0.5 KB of memory per quad per worker. Larger versions stay on disk."""
+    limit = memory_quads_limit()
+    if limit <= 0:
+        return store
+    if facts.get("triples") is not None:  # the named graphs; their union copy in the default graph
+        quads = int(facts["triples"]) * (2 if _has_default_graph(store) else 1)
+    else:
+        quads = sum(1 for _ in islice(store, limit + 1))
+    if quads > limit:
+        return store
+    memory = ox.Store()
+    memory.bulk_extend(store)
+    return memory
+
+
+def _read_facts(directory: Path) -> dict:
+    try:
+        return json.loads((directory / FACTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _has_default_graph(store: ox.Store) -> bool:
+    """A published version holds the union of its named graphs in the default graph."""
+    return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -545,8 +545,16 @@ class RemoteStore(Store):
             w.addCustomHttpHeader("Accept", accept)
             w.addCustomHttpHeader("Accept-Encoding", "gzip")
             return w.request()
-        return self._call(build, timeout=timeout or self.default_timeout, what=what, form=form,
-                          line_shift=line_shift)
+        gate = self.gate
+        if gate is None:
+            return self._call(build, timeout=timeout or self.default_timeout, what=what, form=form,
+                              line_shift=line_shift)
+        gate.acquire()  # raises Overloaded when every slot stays busy
+        try:
+            return self._call(build, timeout=timeout or self.default_timeout, what=what, form=form,
+                              line_shift=line_shift)
+        finally:
+            gate.release()
 
     # -- queries -----------------------------------------------------------------------------
     def select(self, query, bindings=None, *, timeout=None):
