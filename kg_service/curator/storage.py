@@ -50,6 +50,7 @@ import orjson
 import pyoxigraph as ox
 
 from ..store.base import GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, QueryTimeout, StoreError
+from ..store.embedded import prune_versions
 from ..store.integrity import fsync_dir, write_manifest
 
 try:  # how a published embedded version describes itself (kg_service/store/embedded.py)
@@ -61,7 +62,6 @@ except ImportError:  # an older layout: no facts file, no materialised union
         return False
 
 CURATOR_GRAPH = GRAPH_BASE + "curator"
-KEEP_VERSIONS = 3
 _LOCAL_LOCK = threading.Lock()
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="amlkg-curator")
 
@@ -314,7 +314,7 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
         finally:
             if not published and not abandoned and staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        _prune(versions, keep=final)
+        prune_versions(versions, keep=final)
     return {**record, "event": "committed", "committed_at": committed["t"]}
 
 
@@ -338,20 +338,6 @@ def _sync_union(store: ox.Store, old: set, new: set) -> None:
 def _version_of(store: ox.Store) -> str:
     rows = list(store.query("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1" % (META_GRAPH, VERSION_PREDICATE)))
     return rows[0]["v"].value if rows else ""
-
-
-def _prune(versions: Path, keep: Path) -> None:
-    """Keep the newest versions; remove staging copies left by processes that died."""
-    from ..store.embedded import _alive
-    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
-    for p in done[KEEP_VERSIONS:]:
-        if p != keep:
-            shutil.rmtree(p, ignore_errors=True)
-    for p in versions.glob(".staging-*"):
-        pid = p.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
 
 
 # -- the changes ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import pyoxigraph as ox
 import rdflib
@@ -271,25 +271,13 @@ class EmbeddedStore(Store):
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        self._prune(versions, keep=final)
+        prune_versions(versions, keep=final)
         if not self.read_only:
             self._store = ox.Store.read_only(str(final))
             self._target, self._version = final, version
             self._union_materialized = True
             self._facts = _read_facts(final)
         return final
-
-    def _prune(self, versions: Path, keep: Path) -> None:
-        """Remove old version directories (and leftovers of killed builds), keeping the newest."""
-        done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
-        for p in done[KEEP_VERSIONS:]:
-            if p != keep:
-                shutil.rmtree(p, ignore_errors=True)
-        for p in versions.glob(".staging-*"):
-            pid = p.name.split("-")[1]
-            if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(p, ignore_errors=True)
 
     # -- facts ------------------------------------------------------------------------------
     def named_graphs(self) -> list[str]:
@@ -346,6 +334,19 @@ def _in_memory_if_small(store: ox.Store, facts: dict) -> ox.Store:
     memory = ox.Store()
     memory.bulk_extend(store)
     return memory
+
+
+def prune_versions(versions: Path, keep: Path) -> None:
+    """Remove old version directories (and leftovers of killed builds), keeping the newest."""
+    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in done[KEEP_VERSIONS:]:
+        if p != keep:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in versions.glob(".staging-*"):
+        pid = p.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _read_facts(directory: Path) -> dict:
