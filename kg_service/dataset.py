@@ -1,7 +1,6 @@
 """The served store's lifecycle inside the app: one read-only store per worker process."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 

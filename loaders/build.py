@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
