@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.store.store_support import OxigraphServer
 
 #: the store backends `live_server` runs each test against
 BACKENDS = ("embedded", "remote")
@@ -120,59 +121,12 @@ class LiveServer:
         self.log.close()
 
 
-def oxigraph_command() -> str:
-    """The `oxigraph` server binary (PyPI package `oxigraph`), or skip."""
-    candidate = Path(sys.executable).parent / "oxigraph"
-    found = str(candidate) if candidate.exists() else shutil.which("oxigraph")
-    if not found:
-        pytest.skip("the `oxigraph` command is not installed (pip install oxigraph)")
-    return found
-
-
-class OxigraphProcess:
+class OxigraphProcess(OxigraphServer):
     """`oxigraph serve` on a free loopback port, over a database directory; stoppable and restartable
     on the same port and data (to play a remote store going down and coming back)."""
 
     def __init__(self, location: Path, *, timeout_s: int | None = 30):
-        self.location, self.timeout_s = Path(location), timeout_s
-        self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.query_url, self.gsp_url = self.base + "/query", self.base + "/store"
-        self.log_path = self.location.parent / ("oxigraph-%d.log" % self.port)
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 20.0) -> "OxigraphProcess":
-        cmd = [oxigraph_command(), "serve", "--location", str(self.location),
-               "--bind", "127.0.0.1:%d" % self.port, "--union-default-graph"]
-        if self.timeout_s:
-            cmd += ["--timeout-s", str(self.timeout_s)]  # the remote cuts runaway queries itself
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("oxigraph exited: %s" % self.log_path.read_text()[-2000:])
-            try:
-                req = urllib.request.Request(self.query_url + "?query=ASK%7B%7D",
-                                             headers={"Accept": "application/sparql-results+json"})
-                with urllib.request.urlopen(req, timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("oxigraph not answering after %.0f s" % timeout)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
+        super().__init__(location, timeout_s=timeout_s)
 
     def build(self, release_dir: Path) -> str:
         """`loaders.build.build` into this server (Graph Store Protocol PUTs); the graph version."""

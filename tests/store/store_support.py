@@ -99,8 +99,8 @@ def oxigraph_command() -> str:
 class OxigraphServer:
     """A real `oxigraph serve` process on loopback, which a test may stop and start again."""
 
-    def __init__(self, location: Path):
-        self.location = location
+    def __init__(self, location: Path, *, timeout_s: int | None = None):
+        self.location, self.timeout_s = Path(location), timeout_s
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.query_url, self.update_url, self.gsp_url = (self.base + "/query", self.base + "/update",
@@ -108,12 +108,13 @@ class OxigraphServer:
         self.proc: subprocess.Popen | None = None
         self.log_path = location.parent / ("oxigraph-%d.log" % self.port)
 
-    def start(self, timeout: float = 15.0) -> "OxigraphServer":
+    def start(self, timeout: float = 20.0) -> "OxigraphServer":
+        cmd = [oxigraph_command(), "serve", "--location", str(self.location),
+               "--bind", "127.0.0.1:%d" % self.port, "--union-default-graph"]
+        if self.timeout_s:
+            cmd += ["--timeout-s", str(self.timeout_s)]  # the remote cuts runaway queries itself
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [oxigraph_command(), "serve", "--location", str(self.location),
-                 "--bind", "127.0.0.1:%d" % self.port, "--union-default-graph"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
