@@ -267,6 +267,18 @@ def init_app(app) -> None:
 
     _answer_store_errors(app)
 
+    @app.teardown_request
+    def _drain_unread(_exc):
+        """Read what is left of a body the route did not read (up to KG_MAX_BODY_BYTES): a keep-alive
+        connection with unread bytes is closed by the server, and the client's next request on it
+        fails (a 413 or 415 answered from the headers alone is the common case)."""
+        length = request.content_length
+        if length and length <= max_body:
+            try:
+                request.stream.exhaust()
+            except Exception:  # noqa: BLE001 - a client gone away; nothing to keep alive
+                pass
+
     @app.before_request
     def _sizes():
         environ = request.environ
@@ -288,7 +300,7 @@ def _answer_store_errors(app) -> None:
     503 problem with Retry-After, never a 500. Blueprints may answer more precisely (the API says 504
     for a cut query); these are the app-wide defaults."""
     from .errors import problem
-    from .store import QueryTimeout, StoreError
+    from .store import BindingError, QueryTimeout, StoreError
 
     @app.errorhandler(Overloaded)
     def _busy(e: Overloaded):
@@ -303,6 +315,12 @@ def _answer_store_errors(app) -> None:
     def _unavailable(e: StoreUnavailable):
         return problem(503, "Store unavailable", str(e) or "the graph store cannot be reached now",
                        kind="store-unavailable", headers={"Retry-After": str(getattr(e, "retry_after", 5) or 5)})
+
+    @app.errorhandler(BindingError)
+    def _binding(e: BindingError):
+        # a value that cannot be one RDF term (kg_service.store.binding) is the client's mistake
+        return problem(400, "Invalid parameters", "A value could not be bound: %s" % str(e)[:300],
+                       kind="invalid-parameters", errors={"parameters": str(e)[:300]})
 
     @app.errorhandler(StoreError)
     def _store(e: StoreError):

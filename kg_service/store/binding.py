@@ -19,8 +19,9 @@ class BindingError(ValueError):
     """A value cannot be bound as an RDF term."""
 
 
-_IRI_OK = re.compile(r'^[^\x00-\x20<>"{}|^`\\]*$')
-_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: `$` also matches before a final newline, which would let "x\n" through
+_IRI_OK = re.compile(r'^[^\x00-\x20<>"{}|^`\\]*\Z')
+_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _escape(text: str) -> str:
@@ -64,7 +65,7 @@ def term_to_sparql(value) -> str:
     if isinstance(value, Literal):
         lex = '"%s"' % _escape(str(value))
         if value.language:
-            if not re.match(r"^[A-Za-z]+(-[A-Za-z0-9]+)*$", value.language):
+            if not re.match(r"^[A-Za-z]+(-[A-Za-z0-9]+)*\Z", value.language):
                 raise BindingError("not a valid language tag: %r" % value.language)
             return lex + "@" + value.language
         if value.datatype and value.datatype != XSD.string:
