@@ -20,7 +20,7 @@ from .vocab import BASE
 
 QUERIES_DIR = Path(__file__).resolve().parents[1] / "queries"
 PARAM_TYPES = ("iri", "code", "string", "integer", "decimal", "boolean", "date", "profile")
-_LOCAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_LOCAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*\Z")  # \Z: `$` would let a final newline through
 
 
 class QueryHeaderError(ValueError):
