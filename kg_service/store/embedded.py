@@ -31,7 +31,7 @@ from rdflib import BNode, Literal, URIRef
 from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, Store,
                    StoreError)
 from .binding import bind_values
-from .integrity import write_manifest
+from .integrity import fsync_dir, write_manifest
 
 KEEP_VERSIONS = 3
 #: stores up to this many quads are served from memory (see `memory_quads_limit`); off by default
@@ -265,9 +265,9 @@ class EmbeddedStore(Store):
             if os.path.lexists(tmp_link):
                 os.unlink(tmp_link)
             os.symlink(os.path.relpath(final, self.root), tmp_link)
-            _fsync_dir(versions)
+            fsync_dir(versions)
             os.replace(tmp_link, self._current_link())
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -359,14 +359,6 @@ def _read_facts(directory: Path) -> dict:
 def _has_default_graph(store: ox.Store) -> bool:
     """A published version holds the union of its named graphs in the default graph."""
     return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _alive(pid: int) -> bool:
