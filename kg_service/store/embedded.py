@@ -78,9 +78,7 @@ class EmbeddedStore(Store):
         self.default_timeout = timeout
         self.poisoned = False
         self._lock = threading.Lock()
-        self._target: Path | None = None
-        self._store: ox.Store | None = None
-        self._version = None
+        self._opened = _Opened(None, None, {}, False)
         self._open_current()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -93,9 +91,7 @@ class EmbeddedStore(Store):
             if self.read_only:
                 raise StoreError("no built store at %s: run `python -m kg_service build --store %s`"
                                  % (self.root, self.root))
-            self._store, self._target, self._version = ox.Store(), None, ""
-            self._union_materialized = False
-            self._facts = {}
+            self._opened = _Opened(ox.Store(), None, {}, False, version="")
             return
         target = Path(os.path.realpath(link))
         try:
@@ -103,9 +99,8 @@ class EmbeddedStore(Store):
         except (OSError, RuntimeError) as e:  # RocksDB reports damaged files as RuntimeError
             raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
                              "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
-        self._union_materialized = _has_default_graph(store)
-        self._facts = _read_facts(target)
-        self._store, self._target, self._version = _in_memory_if_small(store, self._facts), target, None
+        facts = _read_facts(target)
+        self._opened = _Opened(_in_memory_if_small(store, facts), target, facts, _has_default_graph(store))
 
     def refresh(self) -> bool:
         """Follow the `current` symlink if a build swapped it; True when a new version was opened."""
@@ -115,16 +110,16 @@ class EmbeddedStore(Store):
             target = Path(os.path.realpath(self._current_link()))
         except OSError:
             return False
-        if target == self._target:
+        if target == self._opened.target:
             return False
         with self._lock:
-            if target != self._target:
+            if target != self._opened.target:
                 self._open_current()
                 return True
         return False
 
     def close(self) -> None:
-        self._store = None
+        self._opened = _Opened(None, None, {}, False)
 
     # -- queries ----------------------------------------------------------------------------
     def _run(self, fn, timeout: float | None):
@@ -145,20 +140,20 @@ class EmbeddedStore(Store):
             raise QueryTimeout("query cut after %.1f s" % timeout)
 
     def _query(self, query: str, *, default_graphs=None, named_graphs=None, base_iri=None):
-        store = self._store
+        opened = self._opened  # one version for the whole evaluation, whatever a refresh does meanwhile
         kwargs = {}
         # None: the union of all named graphs / every named graph; a list (even empty) is the
         # dataset exactly as given (SPARQL protocol default-graph-uri / named-graph-uri, FROM).
         if default_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        elif not self._union_materialized:
+        elif not opened.union:
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         if base_iri:
             kwargs["base_iri"] = base_iri
         try:
-            return store.query(query, **kwargs)
+            return opened.store.query(query, **kwargs)
         except SyntaxError as e:
             raise _syntax_error(e) from None
         except ValueError as e:
@@ -229,9 +224,9 @@ class EmbeddedStore(Store):
         """Replace one named graph whole (write mode only; the build publishes the result)."""
         if self.read_only:
             raise StoreError("the store is open read-only")
-        g = ox.NamedNode(graph_iri)
-        self._store.remove_graph(g) if self._store.contains_named_graph(g) else None
-        self._store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+        g, store = ox.NamedNode(graph_iri), self._opened.store
+        store.remove_graph(g) if store.contains_named_graph(g) else None
+        store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
 
     def publish(self, graphs: Mapping[str, bytes], version: str) -> Path:
         """Write `graphs` (IRI -> N-Triples) as a new version directory and swap `current` to it.
@@ -273,32 +268,50 @@ class EmbeddedStore(Store):
                 shutil.rmtree(staging, ignore_errors=True)
         prune_versions(versions, keep=final)
         if not self.read_only:
-            self._store = ox.Store.read_only(str(final))
-            self._target, self._version = final, version
-            self._union_materialized = True
-            self._facts = _read_facts(final)
+            self._opened = _Opened(ox.Store.read_only(str(final)), final, _read_facts(final), True, version=version)
         return final
 
     # -- facts ------------------------------------------------------------------------------
     def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return sorted(g.value for g in self._opened.store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def triple_count(self) -> int:
         """Quads in the named graphs (a published version records it; the default-graph copy is not counted)."""
-        if self._facts.get("triples") is not None:
-            return int(self._facts["triples"])
-        return len(self._store)
+        opened = self._opened
+        if opened.facts.get("triples") is not None:
+            return int(opened.facts["triples"])
+        return len(opened.store)
 
     def graph_version(self) -> str:
-        if self._version is None:
+        """The opened version's graph version, remembered with that version (never beside it: a
+        refresh between reading and remembering would otherwise pin an old version for good)."""
+        opened = self._opened
+        if opened.version is None:
             # a published version records it beside its files: no query (nor a query slot) needed
-            recorded = self._facts.get("version") if isinstance(getattr(self, "_facts", None), dict) else None
-            self._version = str(recorded) if recorded else super().graph_version()
-        return self._version
+            recorded = opened.facts.get("version")
+            opened.version = str(recorded) if recorded else _recorded_version(opened.store)
+        return opened.version
 
     @property
     def location(self) -> str:
-        return str(self._target or self.root)
+        return str(self._opened.target or self.root)
+
+
+class _Opened:
+    """One opened version and what is known of it. A refresh replaces it whole, in one assignment,
+    so a reader takes the store, its facts and its version from the same version."""
+
+    __slots__ = ("store", "target", "facts", "union", "version")
+
+    def __init__(self, store, target: Path | None, facts: dict, union: bool, version: str | None = None):
+        self.store, self.target, self.facts, self.union, self.version = store, target, facts, union, version
+
+
+def _recorded_version(store: ox.Store) -> str:
+    """The version a build recorded in the meta graph ("" when there is none)."""
+    rows = list(store.query("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
+                            % (META_GRAPH, VERSION_PREDICATE)))
+    return rows[0]["v"].value if rows else ""
 
 
 def memory_quads_limit(environ=None) -> int:
