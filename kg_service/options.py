@@ -184,7 +184,8 @@ class OptionsFinder:
                      "details": self._details(store),
                      "approvals": self._approvals(store),
                      "bounds": self._bounds(store),
-                     "parts": {}}
+                     "parts": {},
+                     "situations": {}}
             with self._lock:
                 self._static = {version: facts}
                 self._cache.clear()
@@ -292,10 +293,9 @@ class OptionsFinder:
                 return hit
         vocab = facts["vocabulary"]
         rows, warnings = self.profile_rows(profile, vocab)
-        result = self.condition_rows(store, facts, profile, rows)
         answer = {
             "profile": profile,
-            "options": assemble(result, facts["details"], facts["approvals"], vocab, profile),
+            "options": self.options_for(store, facts, profile, rows),
             "warnings": warnings,
             "disclaimer": DISCLAIMER,
             "graph_version": facts["version"],
@@ -307,6 +307,21 @@ class OptionsFinder:
         return answer
 
 
+    def options_for(self, store: Store, facts: dict, profile: dict, rows: list[tuple]) -> list[dict]:
+        """The options for a profile. Profiles in the same situation (the same part keys, see
+        `condition_rows`) share one assembled list; only the numbers quoted in `why` are their own."""
+        parts = self._parts_of(facts, profile, rows)
+        situation = tuple(key for key, _factor, _values in parts)
+        template = facts["situations"].get(situation)
+        if template is None:
+            result = self._rows_of(store, facts, parts)
+            template = assemble(result, facts["details"], facts["approvals"], facts["vocabulary"], _NUMBER_SLOTS)
+            with self._lock:
+                if len(facts["situations"]) > MAX_PARTS:
+                    facts["situations"].clear()
+                facts["situations"][situation] = template
+        return fill_numbers(template, profile)
+
     def condition_rows(self, store: Store, facts: dict, profile: dict, rows: list[tuple]) -> list[dict]:
         """The rows of `queries/options.rq` for a profile, assembled from per-factor parts.
 
@@ -316,18 +331,28 @@ class OptionsFinder:
         no query once its parts are known. `tests/test_options.py` checks this equals one query with
         the whole profile bound.
         """
+        return self._rows_of(store, facts, self._parts_of(facts, profile, rows))
+
+    @staticmethod
+    def _parts_of(facts: dict, profile: dict, rows: list[tuple]) -> list[tuple]:
+        """(part key, factor, values stated for it) for every factor, the unsettled part first."""
         stated: dict = {}
         for factor, value in rows:
             stated.setdefault(factor, []).append(value)
-        field_factors = {factor: field for field, factor in facts["vocabulary"].factors.items()}
-        result = list(self._part(store, facts, ("unsettled",), None, [], field_factors))
-        for factor, field in field_factors.items():
+        parts = [(("unsettled",), None, [])]
+        for field, factor in facts["vocabulary"].factors.items():
             values = stated.get(factor, [])
             if field in facts["bounds"]:
-                side = side_of_bounds(profile.get(field), facts["bounds"][field])
-                key = (str(factor), side)
+                key = (str(factor), side_of_bounds(profile.get(field), facts["bounds"][field]))
             else:
                 key = (str(factor), tuple(sorted(v.n3() for v in values)))
+            parts.append((key, factor, values))
+        return parts
+
+    def _rows_of(self, store: Store, facts: dict, parts: list[tuple]) -> list[dict]:
+        field_factors = {factor: field for field, factor in facts["vocabulary"].factors.items()}
+        result: list[dict] = []
+        for key, factor, values in parts:
             result.extend(self._part(store, facts, key, factor, values, field_factors))
         return result
 
@@ -371,6 +396,31 @@ def side_of_bounds(value, bounds: list[Decimal]) -> tuple | None:
         return None
     v = Decimal(str(value))
     return tuple(-1 if v < b else 0 if v == b else 1 for b in bounds)
+
+
+#: stand-ins for the profile's numbers in a situation's shared options (see `fill_numbers`)
+_NUMBER_SLOTS = {"remission_months": "\x00remission_months\x00", "age": "\x00age\x00"}
+
+
+def fill_numbers(template: list[dict], profile: dict) -> list[dict]:
+    """A situation's options with this profile's numbers in the `why` texts (options without a
+    number are shared as they are; answers are never changed after they are made).
+
+    >>> t = [{"why": ["age %s: 60 or older" % _NUMBER_SLOTS["age"]]}, {"why": ["mutation IDH1 matches"]}]
+    >>> filled = fill_numbers(t, {"age": 71.0})
+    >>> filled[0]["why"], filled[1] is t[1]
+    (['age 71: 60 or older'], True)
+    """
+    out = []
+    for option in template:
+        if any("\x00" in w for w in option["why"]):
+            why = option["why"]
+            for field, slot in _NUMBER_SLOTS.items():
+                number = _plain_number(profile.get(field))
+                why = [w.replace(slot, number) for w in why]
+            option = {**option, "why": why}
+        out.append(option)
+    return out
 
 
 def _why(field: str, given, vocab: Vocabulary, profile: dict, text: str) -> str:

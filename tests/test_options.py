@@ -38,3 +38,18 @@ def test_assembled_parts_equal_one_query_over_the_whole_profile(store):
         assert finder.find(profile)["options"] == expected, profile
     # the parts were shared: far fewer distinct parts than profiles times factors
     assert len(facts["parts"]) < 60 * 9
+
+
+def test_profiles_in_one_situation_share_the_options_but_quote_their_own_numbers(store):
+    finder = OptionsFinder(lambda: store, QUERIES)
+    facts = finder.graph_facts(store)
+    answers = [finder.find(parse_profile({"status": "relapsed", "mutations": ["IDH1"], "age": age,
+                                          "remission_months": months}))
+               for age, months in ((45, 13), (52, 29.5))]
+    assert len(facts["situations"]) == 1  # 13 and 29.5 months, 45 and 52 years: the same side of every bound
+    first, second = (a["options"] for a in answers)
+    assert [o["recommendation"] for o in first] == [o["recommendation"] for o in second]
+    whys = [w for o in second for w in o["why"]]
+    assert any(" 29.5:" in w for w in whys) and any(" 52:" in w for w in whys), whys
+    assert not any("\x00" in w for a in answers for o in a["options"] for w in o["why"])
+    assert not any(" 13:" in w or " 45:" in w for w in whys), whys
