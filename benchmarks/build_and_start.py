@@ -49,11 +49,8 @@ def time_build(store: Path, release: Path) -> tuple[float, dict]:
 
 
 def time_ready(store: str, server: str) -> dict:
-    port = h.free_port()
     t0 = time.perf_counter()
-    proc = h.Server("amlkg-%s" % server, [h.PYTHON, "-m", "kg_service", "serve", "--host", "127.0.0.1",
-                                           "--port", str(port), "--store", store],
-                    port, "/health", env={"KG_WSGI_SERVER": server})
+    proc = h.amlkg_server(store, name="amlkg-%s" % server, env={"KG_WSGI_SERVER": server})
     try:
         health = time.perf_counter() - t0
         h.wait_http(proc.base + FIRST_QUERY, 30, accept=h.SRJ)

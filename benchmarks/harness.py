@@ -10,7 +10,9 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing as mp
+import itertools
 import os
+import random
 import re
 import shutil
 import signal
@@ -95,9 +97,17 @@ class Server:
         self.base = "http://127.0.0.1:%d" % port
         self.log = open(log, "wb") if log else subprocess.DEVNULL
         self.started = time.perf_counter()
+        self.log_path = Path(log) if log else None
         self.proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        self.ready_after = wait_http(self.base + ready_path, timeout, proc=self.proc, accept=ready_accept)
+        try:
+            self.ready_after = wait_http(self.base + ready_path, timeout, proc=self.proc, accept=ready_accept)
+        except BaseException as e:  # never leave a server behind that did not start
+            self.stop()
+            if isinstance(e, RuntimeError) and self.log_path:
+                raise RuntimeError("%s: %s; its log ends:\n%s" % (
+                    name, e, self.log_path.read_text(errors="replace")[-2000:])) from None
+            raise
 
     def pids(self) -> set[int]:
         return process_tree(self.proc.pid)
@@ -124,6 +134,20 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def amlkg_command(store: str, port: int, workers: int | None = None) -> list[str]:
+    """`python -m kg_service serve` over `store` on a loopback port, as a user runs it."""
+    cmd = [PYTHON, "-m", "kg_service", "serve", "--host", "127.0.0.1", "--port", str(port), "--store", store]
+    return cmd + (["--workers", str(workers)] if workers else [])
+
+
+def amlkg_server(store: str, *, name: str = "amlkg", env: dict | None = None, workers: int | None = None,
+                 log: Path | None = None, timeout: float = 60.0) -> Server:
+    """amlkg (`amlkg_command`) on a free loopback port, once /health answers; `env` adds settings
+    (e.g. KG_WSGI_SERVER)."""
+    port = free_port()
+    return Server(name, amlkg_command(store, port, workers), port, "/health", env=env, log=log, timeout=timeout)
 
 
 def wait_http(url: str, timeout: float, *, proc: subprocess.Popen | None = None, accept: str = "*/*") -> float:
@@ -211,45 +235,54 @@ class Load:
 
 
 _WRK_SCRIPT = r"""
+-- `tid` is a global of each thread's own Lua state, set by setup() from the main state (a local
+-- here would be captured by request() and stay 0 in every thread: threads would repeat each other)
 local counter = 0
-local tid = 0
+local threads = 0
 local path = os.getenv("AMLKG_BENCH_PATH")
+local run = os.getenv("AMLKG_BENCH_RUN")
 local vary = os.getenv("AMLKG_BENCH_VARY")
 local accept = os.getenv("AMLKG_BENCH_ACCEPT")
 local headers = {["Accept"] = accept}
-setup = function(thread) tid = tid + 1; thread:set("tid", tid) end
+setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
 request = function()
   counter = counter + 1
   if vary == "comment" then
-    return wrk.format("GET", path .. "%23" .. tostring(tid) .. "-" .. tostring(counter), headers)
+    return wrk.format("GET", path .. "%23" .. run .. "-" .. tostring(tid) .. "-" .. tostring(counter), headers)
   elseif vary == "digits" then
-    return wrk.format("GET", path .. tostring(tid) .. "0" .. tostring(counter), headers)
+    return wrk.format("GET", path .. run .. tostring(tid) .. "0" .. tostring(counter), headers)
   end
   return wrk.format("GET", path, headers)
 end
 """
 
 
-def _suffix(vary: str | None, client: int, n: int) -> str:
-    """What makes request `n` of `client` unique: a SPARQL comment, or digits (e.g. of a number).
+#: what makes one load's varied requests differ from every other load's in this process (a server
+#: may still hold the answers of an earlier load with the same client and request numbers)
+_RUNS = itertools.count(random.randrange(10 ** 6))
 
-    >>> _suffix("comment", 1, 5), _suffix("digits", 1, 5), _suffix(None, 1, 5)
-    ('%231-5', '105', '')
+
+def _suffix(vary: str | None, client: int, n: int, run: str = "000000") -> str:
+    """What makes request `n` of `client` in load `run` (six digits) unique: a SPARQL comment, or
+    digits (e.g. of a number).
+
+    >>> _suffix("comment", 1, 5, "000042"), _suffix("digits", 1, 5, "000042"), _suffix(None, 1, 5)
+    ('%23000042-1-5', '000042105', '')
     """
     if vary == "comment":
-        return "%%23%d-%d" % (client, n)
+        return "%%23%s-%d-%d" % (run, client, n)
     if vary == "digits":
-        return "%d0%d" % (client, n)
+        return "%s%d0%d" % (run, client, n)
     return ""
 
 
-def _wrk(base: str, path: str, vary: str | None, connections: int, seconds: float, accept: str) -> Load:
+def _wrk(base: str, path: str, vary: str | None, connections: int, seconds: float, accept: str, run: str) -> Load:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_SCRIPT)
         script = f.name
     try:
         env = {**os.environ, "AMLKG_BENCH_PATH": path, "AMLKG_BENCH_VARY": vary or "",
-               "AMLKG_BENCH_ACCEPT": accept}
+               "AMLKG_BENCH_ACCEPT": accept, "AMLKG_BENCH_RUN": run}
         out = subprocess.run(
             ["wrk", "-t%d" % min(connections, 2), "-c%d" % connections, "-d%ds" % max(1, round(seconds)),
              "--timeout", "10s", "--latency", "-s", script, base],
@@ -277,14 +310,15 @@ def _ms(text: str) -> float:
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def _client(port: int, path: str, vary: str | None, accept: str, cid: int, seconds: float, start, out) -> None:
+def _client(port: int, path: str, vary: str | None, accept: str, run: str, cid: int, seconds: float, start,
+            out) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     lat, errors, i = [], 0, 0
     start.wait()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         i += 1
-        p = path + _suffix(vary, cid + 1, i)
+        p = path + _suffix(vary, cid + 1, i, run)
         t = time.perf_counter()
         try:
             conn.request("GET", p, headers={"Accept": accept})
@@ -301,12 +335,13 @@ def _client(port: int, path: str, vary: str | None, accept: str, cid: int, secon
     out.put((lat, errors))
 
 
-def _python_load(base: str, path: str, vary: str | None, connections: int, seconds: float, accept: str) -> Load:
-    port = int(base.rsplit(":", 1)[1])
+def run_clients(target, client_args: list[tuple], seconds: float) -> tuple[list, float]:
+    """One forked process per tuple in `client_args`, each running ``target(*args, start, out)``:
+    released together by the event `start`, each puts its result on the queue `out`. The results,
+    and the seconds from the release to the last result."""
     ctx = mp.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(port, path, vary, accept, c, seconds, start, out))
-             for c in range(connections)]
+    procs = [ctx.Process(target=target, args=(*args, start, out)) for args in client_args]
     for p in procs:
         p.start()
     time.sleep(0.2)
@@ -316,24 +351,41 @@ def _python_load(base: str, path: str, vary: str | None, connections: int, secon
     elapsed = time.perf_counter() - t
     for p in procs:
         p.join(10)
-    lat = sorted(x for r, _ in results for x in r)
+    return results, elapsed
+
+
+def p50_p99_ms(latencies: list[float]) -> tuple[float | None, float | None]:
+    """The median and 99th percentile of latencies in seconds, in ms.
+
+    >>> p50_p99_ms([0.003, 0.001, 0.002]), p50_p99_ms([])
+    ((2.0, 3.0), (None, None))
+    """
+    lat = sorted(latencies)
     if not lat:
-        return Load(0, elapsed, sum(e for _, e in results), generator="python")
-    return Load(len(lat), elapsed, sum(e for _, e in results), 1000 * lat[len(lat) // 2],
-                1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], generator="python")
+        return None, None
+    return 1000 * lat[len(lat) // 2], 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+def _python_load(base: str, path: str, vary: str | None, connections: int, seconds: float, accept: str,
+                 run: str) -> Load:
+    port = int(base.rsplit(":", 1)[1])
+    results, elapsed = run_clients(_client, [(port, path, vary, accept, run, c, seconds) for c in range(connections)],
+                                   seconds)
+    lat = [x for r, _ in results for x in r]
+    return Load(len(lat), elapsed, sum(e for _, e in results), *p50_p99_ms(lat), generator="python")
 
 
 def load(server: Server, path: str, *, vary: str | bool | None, connections: int, seconds: float,
          accept: str = SRJ, generator: str | None = None) -> Load:
     """Requests back to back on `connections` keep-alive connections for `seconds`. With `vary`
     ("comment", or True; or "digits") each request differs from every other (a counter in a trailing
-    SPARQL comment, or digits appended to the path), so no cache can answer it."""
+    SPARQL comment, or digits appended to the path; each load's own), so no cache can answer it."""
     vary = "comment" if vary is True else (vary or None)
     use_wrk = (generator or ("wrk" if shutil.which("wrk") else "python")) == "wrk"
     pids = server.pids()
     c0 = cpu_seconds(pids)
-    run = _wrk if use_wrk else _python_load
-    result = run(server.base, path, vary, connections, seconds, accept)
+    generate = _wrk if use_wrk else _python_load
+    result = generate(server.base, path, vary, connections, seconds, accept, "%06d" % (next(_RUNS) % 10 ** 6))
     used = cpu_seconds(pids) - c0
     if result.requests:
         result.server_cpu_us = round(1e6 * used / result.requests, 1)

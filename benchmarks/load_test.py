@@ -42,15 +42,17 @@ import multiprocessing as mp
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness as h  # noqa: E402
+
+ROOT = h.ROOT
 PATHOLOGICAL = ("SELECT (COUNT(*) AS ?n) WHERE { ?s1 ?p1 ?o1 . ?s2 ?p2 ?o2 . ?s3 ?p3 ?o3 . ?s4 ?p4 ?o4 "
                 "FILTER(?s1 != ?o4 || ?p2 != ?p3) }")
 CACHED_QUERIES = [
@@ -62,12 +64,6 @@ MIX = [("sparql-cached", 40), ("api-cached", 30), ("health", 10), ("static", 5),
 CHEAP = {"sparql-cached", "api-cached", "health", "static"}
 ACCEPT_JSON = {"Accept": "application/sparql-results+json"}
 P99_LIMIT_MS = 100.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -174,31 +170,8 @@ def prepare_store(store: str | None, workdir: Path) -> str:
     if os.path.lexists(Path(source) / "current"):
         shutil.copytree(source, target, symlinks=True)
     else:
-        subprocess.run([sys.executable, "-m", "kg_service", "build", "--store", str(target),
-                        "--release-dir", str(workdir / "release")], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        h.build_store(str(target), str(workdir / "release"))
     return str(target)
-
-
-def start_server(store: str, port: int, log: Path, env: dict | None = None) -> subprocess.Popen:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "kg_service", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--store", store], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the server exited: %s" % log.read_text()[-2000:])
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/health")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def warm(host: str, port: int) -> None:
@@ -224,8 +197,8 @@ def run(seconds: float = 60, clients: int = 16, store: str | None = None, url: s
             parts = urlsplit(url)
             host, port = parts.hostname, parts.port or 80
         else:
-            host, port = "127.0.0.1", free_port()
-            server = start_server(prepare_store(store, workdir), port, workdir / "server.log", env)
+            server = h.amlkg_server(prepare_store(store, workdir), env=env, log=workdir / "server.log", timeout=90)
+            host, port = "127.0.0.1", server.port
         warm(host, port)
         ctx = mp.get_context("spawn")
         deadline = time.time() + seconds
@@ -251,11 +224,7 @@ def run(seconds: float = 60, clients: int = 16, store: str | None = None, url: s
         return figures
     finally:
         if server is not None:
-            try:
-                os.killpg(server.pid, 15)
-                server.wait(20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(server.pid, 9)
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/options_latency.py [--seconds 4] [--store var/store] [--url http://…]
 
-Starts `python -m kg_service serve` (gunicorn, the default workers and threads) on a free port, unless
+Starts `python -m kg_service serve` (the default server, workers and threads) on a free port, unless
 --url names a running server. Each client is its own process with one keep-alive connection, sending
 requests back to back for --seconds per scenario:
 
@@ -18,42 +18,21 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing as mp
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness as h  # noqa: E402
+
+ROOT = h.ROOT
 CACHED = [{"status": s, "mutations": m} for s in ("relapsed", "refractory")
           for m in ("IDH1", "IDH2", "FLT3", "FLT3,IDH1", "", "NPM1", "IDH1,IDH2", "FLT3,IDH2", "TP53", "IDH2,NPM1")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(store: str, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "kg_service", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--store", store], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/health")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def path_for(profile: dict) -> str:
@@ -89,23 +68,12 @@ def client(host: str, port: int, scenario: str, client_id: int, seconds: float, 
 
 
 def run(host: str, port: int, scenario: str, clients: int, seconds: float, etags: dict) -> dict:
-    ctx = mp.get_context("fork")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=client, args=(host, port, scenario, n, seconds, etags, start, out))
-             for n in range(clients)]
-    for p in procs:
-        p.start()
-    time.sleep(0.3)
-    t = time.perf_counter()
-    start.set()
-    results = [out.get() for _ in procs]
-    elapsed = time.perf_counter() - t
-    for p in procs:
-        p.join()
-    lat = sorted(x for r, _ in results for x in r)
+    results, elapsed = h.run_clients(client, [(host, port, scenario, n, seconds, etags) for n in range(clients)],
+                                     seconds)
+    lat = [x for r, _ in results for x in r]
+    p50, p99 = h.p50_p99_ms(lat)
     return {"scenario": scenario, "clients": clients, "requests": len(lat), "errors": sum(e for _, e in results),
-            "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
-            "mean_ms": 1000 * statistics.fmean(lat), "rps": len(lat) / elapsed}
+            "p50_ms": p50, "p99_ms": p99, "mean_ms": 1000 * statistics.fmean(lat), "rps": len(lat) / elapsed}
 
 
 def warm(host: str, port: int) -> dict:
@@ -130,7 +98,7 @@ def main(argv=None) -> int:
     p.add_argument("--url", default=None, help="a running server instead of starting one")
     p.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = p.parse_args(argv)
-    proc, tmp = None, None
+    server, tmp = None, None
     if args.url:
         parts = urlsplit(args.url)
         host, port = parts.hostname, parts.port or 80
@@ -141,10 +109,9 @@ def main(argv=None) -> int:
             if not (ROOT / "var" / "store" / "current").exists():
                 tmp = tempfile.TemporaryDirectory()
                 store = os.path.join(tmp.name, "store")
-                subprocess.run([sys.executable, "-m", "kg_service", "build", "--store", store, "--release-dir",
-                                os.path.join(tmp.name, "release")], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        host, port = "127.0.0.1", free_port()
-        proc = start_server(store, port)
+                h.build_store(store, os.path.join(tmp.name, "release"))
+        server = h.amlkg_server(store)
+        host, port = "127.0.0.1", server.port
     try:
         etags = warm(host, port)
         figures = []
@@ -161,9 +128,8 @@ def main(argv=None) -> int:
         if args.json:
             print(json.dumps(figures, indent=2))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(15)
+        if server is not None:
+            server.stop()
         if tmp is not None:
             tmp.cleanup()
     return 0

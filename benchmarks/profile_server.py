@@ -112,9 +112,7 @@ def _short(frame: str) -> str:
 
 def profile(scenario: str, seconds: float, store: str, env: dict, out: Path) -> dict:
     path, vary, accept = SCENARIOS[scenario]
-    port = h.free_port()
-    server = h.Server("amlkg", [h.PYTHON, "-m", "kg_service", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                "--store", store], port, "/health", env=env)
+    server = h.amlkg_server(store, env=env)
     try:
         for i in range(20):  # warm both workers' caches and graph facts
             h.wait_http(server.base + path + h._suffix(vary, 9, i), 10, accept=accept)

@@ -143,10 +143,8 @@ def measure(server: h.Server, samples: int, label: str) -> dict:
 
 
 def serve_and_measure(location: str, samples: int, label: str, env: dict) -> dict:
-    port = h.free_port()
     t = time.perf_counter()
-    server = h.Server(label, [h.PYTHON, "-m", "kg_service", "serve", "--host", "127.0.0.1", "--port", str(port),
-                              "--store", location], port, "/health", env=env, timeout=300)
+    server = h.amlkg_server(location, name=label, env=env, timeout=300)
     ready = time.perf_counter() - t
     try:
         figures = measure(server, samples, label)

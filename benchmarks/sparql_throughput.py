@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/sparql_throughput.py [--seconds 3] [--rounds 1] [--clients 1,8]
         [--datasets amlkg,synthetic-2k] [--servers amlkg,amlkg-memory,amlkg-gunicorn,oxigraph,rdflib-endpoint]
+        (opt-in servers: wsgi-floor-static,wsgi-floor-query)
         [--store PATH] [--json FILE]
 
 Same data, same queries, same load generator (`wrk` when installed, else a Python client of the
@@ -18,13 +19,17 @@ same shape), in one run, every server on a free loopback port:
 - servers: amlkg as `python -m kg_service serve` ships (granian, workers = cores); the same with
   the store copied into memory per worker (``KG_STORE_MEMORY_QUADS=100000``, opt-in); the same under
   gunicorn (``KG_WSGI_SERVER=gunicorn``, for the choice of server); Oxigraph's own Rust server over
-  the same RocksDB store (``serve-read-only``); rdflib-endpoint (uvicorn) over the same triples.
+  the same RocksDB store (``serve-read-only``); rdflib-endpoint (uvicorn) over the same triples;
+  opt-in, the floors of Python under granian (`floor_app.py`, same granian settings as `serve`):
+  ``wsgi-floor-static`` answers amlkg's cached answer (same bytes and headers, recorded from amlkg
+  before timing) as a fixed body, so it runs in the repeated mode only; ``wsgi-floor-query``
+  evaluates each query with pyoxigraph on the same store and serialises SPARQL JSON, nothing else.
 
 Each (query, clients, mode) runs every server back to back, so they share the machine's state;
 ``--rounds N`` repeats the whole sweep and reports medians. Before timing, every server's answer
 to each query is checked to have the same number of rows. Reported per run: requests/s, p50/p99
 latency, errors, and the server's CPU time per request (all its processes: the most stable
-figure on a shared machine). Ratios: amlkg / Oxigraph and amlkg / rdflib-endpoint.
+figure on a shared machine). Ratios: amlkg (and the floors) / Oxigraph and / rdflib-endpoint.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import floor_app  # noqa: E402
 import harness as h  # noqa: E402
 
 PREFIXES = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX ex: <https://example.org/bench/> "
@@ -51,7 +57,13 @@ QUERIES = {
 }
 SYNTHETIC_GRAPH = "https://w3id.org/amlkg/graph/bench-synthetic-2k"
 ALL_SERVERS = ("amlkg", "amlkg-memory", "amlkg-gunicorn", "oxigraph", "rdflib-endpoint")
+#: opt-in: bare WSGI apps under granian (benchmarks/floor_app.py), what Python itself costs
+FLOOR_SERVERS = ("wsgi-floor-static", "wsgi-floor-query")
+KNOWN_SERVERS = ALL_SERVERS + FLOOR_SERVERS
+FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
 MODES = ("uncached", "repeated")
+#: (server, mode) not run: a fixed body does not answer a new query
+SKIPPED = {("wsgi-floor-static", "uncached")}
 
 
 def synthetic_2k() -> bytes:
@@ -93,42 +105,73 @@ def _has_default_graph(version_dir: str) -> bool:
     return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None
 
 
-def start_servers(names, location: str, nq: Path, workdir: Path, workers: int | None) -> dict[str, h.Server]:
+def _launch(name: str, port: int, location: str, version_dir: str, nq: Path, workdir: Path, workers: int | None,
+            answers: Path | None) -> dict | None:
+    """How to start server `name` on `port`: h.Server's arguments, and `path`, where queries go
+    (None: the server is not installed)."""
+    srj = {"ready_accept": h.SRJ}
+    if name in ("amlkg", "amlkg-gunicorn", "amlkg-memory"):
+        env = {"KG_WSGI_SERVER": "gunicorn" if name == "amlkg-gunicorn" else "granian"}
+        if name == "amlkg-memory":  # the opt-in: each worker serves a copy of the store in memory
+            env["KG_STORE_MEMORY_QUADS"] = "100000"
+        return {"cmd": h.amlkg_command(location, port, workers), "ready_path": "/health", "env": env,
+                "path": "/sparql?query="}
+    same_workers = ["--workers", str(workers)] if workers else []  # the floors run as amlkg does
+    if name == "wsgi-floor-static":
+        cmd = [h.PYTHON, str(FLOOR_APP), "static", "--answers", str(answers), "--port", str(port)] + same_workers
+        return {"cmd": cmd, "ready_path": "/health", "path": "/sparql?query="}
+    union = not _has_default_graph(version_dir)  # then query the union of the graphs, as amlkg does
+    if name == "wsgi-floor-query":
+        cmd = [h.PYTHON, str(FLOOR_APP), "query", "--store", version_dir, "--port", str(port)] + same_workers
+        cmd += ["--union"] if union else []
+        return {"cmd": cmd, "ready_path": "/sparql?query=ASK%7B%7D", "path": "/sparql?query=", **srj}
+    command, install = {"oxigraph": ("oxigraph", "pip install oxigraph"),
+                        "rdflib-endpoint": ("rdflib-endpoint", "pip install rdflib-endpoint uvicorn")}[name]
+    if not h.tool(command):
+        print("skipping %s: the `%s` command is not installed (%s)" % (name, command, install))
+        return None
+    if name == "oxigraph":
+        cmd = [h.tool(command), "serve-read-only", "--location", version_dir, "--bind", "127.0.0.1:%d" % port]
+        return {"cmd": cmd + (["--union-default-graph"] if union else []),
+                "ready_path": "/query?query=ASK%7B%7D", "path": "/query?query=", **srj}
+    # rdflib-endpoint 0.6 serves its SPARQL endpoint at "/"
+    cmd = [h.tool(command), "serve", str(nq), "--host", "127.0.0.1", "--port", str(port)]
+    return {"cmd": cmd, "ready_path": "/?query=ASK%7B%7D", "path": "/?query=", "cwd": workdir, "timeout": 120, **srj}
+
+
+def record_cached_answers(servers: dict[str, h.Server], location: str, encoded: list[str], out: Path) -> Path:
+    """amlkg's cached answers to the queries (for wsgi-floor-static), from an amlkg server of the run
+    or, when there is none, from one started for it."""
+    running = servers.get("amlkg") or next((s for n, s in servers.items() if n.startswith("amlkg")), None)
+    server = running or h.amlkg_server(location)
+    try:
+        h.write_json(out, floor_app.record_answers(server.port, "/sparql", ["query=" + q for q in encoded]))
+    finally:
+        if server is not running:
+            server.stop()
+    return out
+
+
+def start_servers(names, location: str, nq: Path, workdir: Path, workers: int | None,
+                  encoded: list[str] = ()) -> dict[str, h.Server]:
+    """The servers `names`, each on a free port, over the same data; `encoded`: the queries (for
+    wsgi-floor-static, which answers them as amlkg answered them from its cache)."""
     servers: dict[str, h.Server] = {}
     version_dir = str(Path(location, "current").resolve())
     try:
         for name in names:
+            if name not in KNOWN_SERVERS:
+                raise SystemExit("unknown server %r (known: %s)" % (name, ", ".join(KNOWN_SERVERS)))
+            answers = None
+            if name == "wsgi-floor-static":
+                answers = record_cached_answers(servers, location, list(encoded), workdir / "floor-answers.json")
             port = h.free_port()
-            if name in ("amlkg", "amlkg-gunicorn", "amlkg-memory"):
-                cmd = [h.PYTHON, "-m", "kg_service", "serve", "--host", "127.0.0.1", "--port", str(port),
-                       "--store", location] + (["--workers", str(workers)] if workers else [])
-                env = {"KG_WSGI_SERVER": "gunicorn" if name == "amlkg-gunicorn" else "granian"}
-                if name == "amlkg-memory":  # the opt-in: each worker serves a copy of the store in memory
-                    env["KG_STORE_MEMORY_QUADS"] = "100000"
-                servers[name] = h.Server(name, cmd, port, "/health", env=env)
-                servers[name].path = "/sparql?query="
-            elif name == "oxigraph":
-                oxigraph = h.tool("oxigraph")
-                if not oxigraph:
-                    print("skipping oxigraph: the `oxigraph` command is not installed (pip install oxigraph)")
-                    continue
-                cmd = [oxigraph, "serve-read-only", "--location", version_dir, "--bind", "127.0.0.1:%d" % port]
-                if not _has_default_graph(version_dir):
-                    cmd.append("--union-default-graph")  # amlkg queries the union of the named graphs
-                servers[name] = h.Server(name, cmd, port, "/query?query=ASK%7B%7D", ready_accept=h.SRJ)
-                servers[name].path = "/query?query="
-            elif name == "rdflib-endpoint":
-                rdflib_endpoint = h.tool("rdflib-endpoint")
-                if not rdflib_endpoint:
-                    print("skipping rdflib-endpoint: not installed (pip install rdflib-endpoint uvicorn)")
-                    continue
-                cmd = [rdflib_endpoint, "serve", str(nq), "--host", "127.0.0.1", "--port", str(port)]
-                # rdflib-endpoint 0.6 serves its SPARQL endpoint at "/"
-                servers[name] = h.Server(name, cmd, port, "/?query=ASK%7B%7D", ready_accept=h.SRJ,
-                                         cwd=workdir, timeout=120)
-                servers[name].path = "/?query="
-            else:
-                raise SystemExit("unknown server %r (known: %s)" % (name, ", ".join(ALL_SERVERS)))
+            spec = _launch(name, port, location, version_dir, nq, workdir, workers, answers)
+            if spec is None:
+                continue
+            path = spec.pop("path")
+            servers[name] = h.Server(name, spec.pop("cmd"), port, spec.pop("ready_path"), **spec)
+            servers[name].path = path
     except BaseException:
         for s in servers.values():
             s.stop()
@@ -146,7 +189,8 @@ def run(args) -> dict:
         workdir = Path(tmp)
         for dataset in args.datasets:
             location, nq = prepare(dataset, workdir, args.store if dataset == "amlkg" else None)
-            servers = start_servers(args.servers, location, nq, workdir, args.workers)
+            encoded_queries = [urllib.parse.quote(text, safe="") for text in QUERIES[dataset].values()]
+            servers = start_servers(args.servers, location, nq, workdir, args.workers, encoded_queries)
             try:
                 for qname, text in QUERIES[dataset].items():
                     encoded = urllib.parse.quote(text, safe="")
@@ -160,6 +204,8 @@ def run(args) -> dict:
                         for clients in args.clients:
                             for mode in MODES:
                                 for name, server in servers.items():
+                                    if (name, mode) in SKIPPED:
+                                        continue
                                     r = h.load(server, server.path + encoded, vary=mode == "uncached",
                                                connections=clients, seconds=args.seconds)
                                     row = {"dataset": dataset, "query": qname, "clients": clients, "mode": mode,
@@ -188,7 +234,7 @@ def summarise(results: list[dict]) -> list[dict]:
     out = []
     for (dataset, query, clients, mode, server), m in sorted(med.items()):
         row = {"dataset": dataset, "query": query, "clients": clients, "mode": mode, "server": server, **m}
-        if server.startswith("amlkg"):
+        if server.startswith(("amlkg", "wsgi-floor")):
             for other in ("oxigraph", "rdflib-endpoint"):
                 o = med.get((dataset, query, clients, mode, other))
                 if o and o["rps"]:
@@ -203,11 +249,17 @@ def table(summary: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary:
         lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["dataset"], r["query"], r["clients"], "cached" if r["mode"] == "repeated" and r["server"].startswith("amlkg")
-            else r["mode"], r["server"], "{:,.0f}".format(r["rps"]) if r["rps"] is not None else "-",
+            r["dataset"], r["query"], r["clients"], mode_label(r["mode"], r["server"]), r["server"], "{:,.0f}".format(r["rps"]) if r["rps"] is not None else "-",
             _f(r["p50_ms"]), _f(r["p99_ms"]), "{:,.0f}".format(r["cpu_us"]) if r["cpu_us"] else "-",
             _x(r.get("x_oxigraph")), _x(r.get("x_rdflib-endpoint"))))
     return "\n".join(lines)
+
+
+def mode_label(mode: str, server: str) -> str:
+    """What a repeated query meant for `server`: amlkg's cache, a fixed body, or evaluating again."""
+    if mode == "repeated" and server.startswith("amlkg"):
+        return "cached"
+    return "fixed body" if server == "wsgi-floor-static" else mode
 
 
 def _f(v) -> str:
@@ -224,8 +276,10 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=1, help="repeat the sweep; medians are reported")
     p.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated")
     p.add_argument("--datasets", default="amlkg,synthetic-2k")
-    p.add_argument("--servers", default=",".join(ALL_SERVERS))
-    p.add_argument("--workers", type=int, default=None, help="amlkg workers (default: one per core)")
+    p.add_argument("--servers", default=",".join(ALL_SERVERS),
+                   help="comma-separated (default: %s; opt-in: %s)" % (",".join(ALL_SERVERS), ",".join(FLOOR_SERVERS)))
+    p.add_argument("--workers", type=int, default=None,
+                   help="workers of amlkg and the floor servers (default: one per core)")
     p.add_argument("--store", default=None, help="a built amlkg store to serve (default: build one)")
     p.add_argument("--json", default=None, help="write the figures here")
     args = p.parse_args(argv)
