@@ -37,7 +37,7 @@ run: build
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
-## every benchmark, side by side, bounded (about 12 min on 2 cores; BENCH_ARGS=--quick: about 4); writes benchmarks/results.md
+## every benchmark, side by side, bounded (about 14 min on 2 cores; BENCH_ARGS=--quick: about 4); writes benchmarks/results.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
