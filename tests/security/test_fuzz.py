@@ -298,6 +298,7 @@ def fuzz_server(store_path, tmp_path_factory):
 
 def test_random_sparql_over_http_never_5xx_and_the_server_stays_healthy(fuzz_server):
     statuses: Counter = Counter()
+    CUT: list = []  # queries cut at the time limit
     import requests
     session = requests.Session()
 
@@ -315,13 +316,21 @@ def test_random_sparql_over_http_never_5xx_and_the_server_stays_healthy(fuzz_ser
             r = session.post(url, data=query.encode("utf-8"), timeout=60,
                              headers={**headers, "Content-Type": "application/sparql-query"})
         statuses[r.status_code] += 1
+        if r.status_code == 503 and r.headers.get("Content-Type", "").startswith("application/problem+json") \
+                and r.json()["type"].endswith(("/query-timeout", "/overloaded")):
+            # a random cross product can legitimately run past the 5 s limit: cut as designed
+            # (a documented 503 with Retry-After, the worker replaced), not a fault
+            assert r.headers.get("Retry-After"), r.headers
+            CUT.append(query)
+            return
         assert r.status_code < 500, (query, accept, how, r.status_code, r.text[:300])
         if r.status_code >= 400:
             assert r.headers["Content-Type"].startswith("application/problem+json")
 
     run()
-    print("\nrandom SPARQL statuses: %s" % dict(statuses))
+    print("\nrandom SPARQL statuses: %s; cut at the time limit: %d" % (dict(statuses), len(CUT)))
     assert statuses[200] > statuses.total() / 3           # the generator mostly writes valid queries
+    assert len(CUT) <= max(2, statuses.total() // 100), CUT  # cuts stay the rare runaway, not the rule
     status, doc = sparql(fuzz_server.url, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
     assert status == 200 and int(doc["results"]["bindings"][0]["n"]["value"]) > 1000
     health = json.loads(http("GET", fuzz_server.url + "/health")[2])
