@@ -422,6 +422,9 @@ class CachedAnswers:
         if self.app is None or environ.get("CONTENT_LENGTH") not in (None, "", "0") \
                 or environ.get("HTTP_TRANSFER_ENCODING"):
             return None
+        lim: Limits = self.app.extensions["amlkg_sparql"]
+        if len(raw) > lim.max_raw:
+            return None
         try:
             pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict")
         except (UnicodeDecodeError, ValueError):
@@ -430,10 +433,9 @@ class CachedAnswers:
         if not params.keys() <= self.DIRECT_PARAMS or len(params.getlist("query")) != 1:
             return None
         query = params["query"]
+        if not query.strip() or len(query.encode("utf-8")) > lim.max_query_bytes:
+            return None
         with self.app.app_context():
-            lim = limits()
-            if not query.strip() or len(raw) > lim.max_raw or len(query.encode("utf-8")) > lim.max_query_bytes:
-                return None
             try:
                 resp = answer(query, params, ("get", raw, environ.get("HTTP_ACCEPT"), endpoint_base(environ)),
                               environ, pages=False)

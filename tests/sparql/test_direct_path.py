@@ -105,3 +105,10 @@ def test_other_requests_go_to_the_app(probe, name, form, accept, expected):
     assert len(handed) == 1, name
     assert status == expected, (name, status)
     assert headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_query_over_the_limit_goes_to_the_app_and_is_refused(probe, app):
+    middleware, handed = probe
+    limit = app.extensions["amlkg_sparql"].max_query_bytes
+    status, headers, body = get(middleware, {"query": "ASK { ?s ?p ?o } #" + "x" * limit})
+    assert handed and status == 414 and json.loads(body)["type"].endswith("/query-too-long")
