@@ -44,6 +44,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def child_pids(pid: int) -> set[int]:
+    """Child processes of `pid` (a server's workers), from /proc."""
+    children = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        children.add(int(entry))
+            except (OSError, ValueError):
+                continue
+    return children
+
+
 @pytest.fixture(scope="session")
 def store_path(tmp_path_factory) -> str:
     """The real graph, built from the project's sources into a temporary store."""

@@ -7,14 +7,14 @@ import html
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, request
+from flask import Blueprint
 
 from .. import DISCLAIMER
 from ..options import CHOICES, GENE_SYMBOL, PROFILE_FIELDS
 from ..dataset import get_store
 from ..services import get_finder, get_queries
 from . import answer_errors, bp
-from .respond import CACHE_CONTROL, etag_matches
+from .respond import validated
 
 spec_bp = answer_errors(Blueprint("api_spec", __name__))
 API_VERSION = "0.1.0"
@@ -312,12 +312,7 @@ def _current() -> tuple[bytes, str]:
 @spec_bp.get("/openapi.json")
 def openapi_json():
     body, etag = _current()
-    if etag_matches(request.headers.get("If-None-Match"), etag):
-        resp = Response(status=304)
-    else:
-        resp = Response(body, mimetype="application/json")
-    resp.headers["ETag"] = etag
-    resp.headers["Cache-Control"] = CACHE_CONTROL
+    resp = validated(etag, lambda: body, mimetype="application/json")
     resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
 
@@ -326,13 +321,7 @@ def openapi_json():
 def docs():
     """The API documentation as one plain HTML page, rendered from /openapi.json."""
     body, etag = _current()
-    if etag_matches(request.headers.get("If-None-Match"), etag):
-        resp = Response(status=304)
-    else:
-        resp = Response(render_docs(orjson.loads(body)), mimetype="text/html")
-    resp.headers["ETag"] = etag
-    resp.headers["Cache-Control"] = CACHE_CONTROL
-    return resp
+    return validated(etag, lambda: render_docs(orjson.loads(body)), mimetype="text/html")
 
 
 def render_docs(spec: dict) -> str:

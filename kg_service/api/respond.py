@@ -74,20 +74,25 @@ def cached_answer(key: tuple, build: Callable[[], bytes], *, mimetype: str = JSO
     """
     version = get_store().graph_version()
     full_key = ("api",) + key
-    etag = etag_for(version, full_key)
+
+    def body() -> bytes:
+        cache = get_cache()
+        found = cache.get(version, full_key)
+        if found is None:
+            found = build()
+            cache.put(version, full_key, found)
+        return found
+    return validated(etag_for(version, full_key), body, mimetype=mimetype, conditional=conditional, vary=vary)
+
+
+def validated(etag: str, body: Callable[[], bytes | str], *, mimetype: str = JSON, conditional: bool = True,
+              vary: str | None = None) -> Response:
+    """A representation with its ETag: 304 when a GET/HEAD already holds `etag` (`body` is then never
+    made), else `body()`; clients keep it but revalidate (Cache-Control: no-cache)."""
     if conditional and request.method in ("GET", "HEAD") and etag_matches(request.headers.get("If-None-Match"), etag):
         resp = Response(status=304)
-        resp.headers["ETag"] = etag
-        resp.headers["Cache-Control"] = CACHE_CONTROL
-        if vary:
-            resp.headers["Vary"] = vary
-        return resp
-    cache = get_cache()
-    body = cache.get(version, full_key)
-    if body is None:
-        body = build()
-        cache.put(version, full_key, body)
-    resp = Response(body, mimetype=mimetype)
+    else:
+        resp = Response(body(), mimetype=mimetype)
     resp.headers["ETag"] = etag
     resp.headers["Cache-Control"] = CACHE_CONTROL
     if vary:

@@ -68,6 +68,19 @@ def test_the_docs_page_renders_the_document(api, spec):
     assert "Not medical advice" in page
 
 
+@pytest.mark.parametrize("path, mimetype", [("/openapi.json", "application/json"), ("/api/docs", "text/html")])
+def test_the_document_and_its_page_revalidate_with_their_etag(api, path, mimetype):
+    first = api.get(path)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and first.headers["Content-Type"].startswith(mimetype) and etag
+    again = api.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    assert again.headers["Cache-Control"] == "no-cache"
+    assert api.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+    if path == "/openapi.json":  # browsers' API tools on other origins read it
+        assert first.headers["Access-Control-Allow-Origin"] == again.headers["Access-Control-Allow-Origin"] == "*"
+
+
 # -- schemathesis ---------------------------------------------------------------------------------
 # One hypothesis run per operation and generation mode, driven from a plain test (schemathesis's
 # `from_fixture` does not run under pytest 9). Bounded: 40 examples each, no shrinking database.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT, LiveServer, child_pids
 
 META = "https://w3id.org/amlkg/graph/meta"
 EXTRA_GRAPH = "https://w3id.org/amlkg/graph/rebuild-test-extra"
@@ -95,19 +95,6 @@ class Client(threading.Thread):
         return kind, r.status, doc["graph_version"], doc["triples"]
 
 
-def _workers(pid: int) -> set[int]:
-    children = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        children.add(int(entry))
-            except (OSError, ValueError):
-                continue
-    return children
-
-
 def _open_under(pid: int, directory: Path) -> bool:
     """Whether process `pid` holds a file of `directory` open (or mapped)."""
     prefix = str(directory.resolve()) + os.sep
@@ -172,7 +159,7 @@ def test_rebuild_while_serving_fails_no_request(own_store, tmp_path):
         _build(own_store, tmp_path / "release-2")
         targets.append(Path(own_store, "current").resolve())
         time.sleep(2.5)
-        workers = _workers(server.proc.pid)
+        workers = child_pids(server.proc.pid)
         serving_newest = {pid: _open_under(pid, targets[-1]) for pid in workers}
     finally:
         stop.set()

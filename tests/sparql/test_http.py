@@ -22,7 +22,7 @@ from rdflib.compare import isomorphic
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from kg_service.negotiation import RDF_MEDIA_TYPES, RESULT_MEDIA_TYPES
-from tests.conftest import shared_or_skip
+from tests.conftest import child_pids, shared_or_skip
 
 from .conftest import SHORT_TIMEOUT
 
@@ -134,21 +134,6 @@ def test_service_description_names_every_format_and_each_works(endpoint, store):
 
 
 # -- the timeout -----------------------------------------------------------------------------------
-def _workers(pid: int) -> set[int]:
-    """Child processes of `pid` (gunicorn's workers), from /proc."""
-    children = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.add(int(entry))
-    return children
-
-
 def _ask(base_url: str, timeout: float = 10) -> float:
     t0 = time.monotonic()
     url = base_url + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
@@ -160,7 +145,7 @@ def _ask(base_url: str, timeout: float = 10) -> float:
 
 def test_pathological_query_is_cut_and_the_server_keeps_answering(short_timeout_server):
     server = short_timeout_server
-    before = _workers(server.proc.pid)
+    before = child_pids(server.proc.pid)
     assert len(before) == 2
     others = []
 
@@ -190,11 +175,11 @@ def test_pathological_query_is_cut_and_the_server_keeps_answering(short_timeout_
     # the worker that ran it is replaced, and does not linger with the runaway query
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        now = _workers(server.proc.pid)
+        now = child_pids(server.proc.pid)
         if len(now) == 2 and now != before and len(before - now) >= 1:
             break
         time.sleep(0.25)
-    now = _workers(server.proc.pid)
+    now = child_pids(server.proc.pid)
     assert len(now) == 2 and before - now, "the cut worker was not recycled: %s -> %s" % (before, now)
     for pid in before - now:
         assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
