@@ -1,21 +1,31 @@
 # The two set-up commands: `make run` and `make test` work on a fresh machine.
+# Everything Python comes from requirements.lock (exact versions with their hashes), so a release
+# published on PyPI tomorrow cannot change what a clean clone installs; `make lock` refreshes it.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STORE  ?= var/store
 
-.PHONY: run test build serve install system-deps clean bench
+.PHONY: run test build serve install lock system-deps clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## re-resolve every dependency (all extras) to today's newest allowed versions, with hashes
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 \
+	  --no-header --quiet --output-file $(LOCK)
+	rm -f $(STAMP)
+	$(MAKE) install
 
 ## system packages the browser and OWL API tests need (chromium; a JDK for owlcheck, which installs the OWL API itself); installed only when running as root
 system-deps:

@@ -1,11 +1,7 @@
-"""Dependency pinning: what the service runs on is named, bounded, from the package index only, and the
-exact versions the tests passed with are recorded in `constraints.txt` (install them with
-``pip install -c constraints.txt -e '.[test]'``).
-
-`constraints.txt` holds the runtime dependencies of pyproject.toml and everything they pull in.
-Regenerate it after a deliberate upgrade, once the tests pass:
-
-    .venv/bin/python tests/security/test_dependencies.py --write
+"""Dependency pinning: what the service runs on is named, bounded, from the package index only, and
+installed from `requirements.lock`: every package of every extra at an exact version with its hashes
+(`make` installs it with ``pip install --require-hashes``), so a release published tomorrow cannot
+change what a clean clone runs. Refresh it deliberately with ``make lock``, then run the tests.
 """
 from __future__ import annotations
 
@@ -20,50 +16,33 @@ import pytest
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[2]
-CONSTRAINTS = REPO / "constraints.txt"
+LOCK = REPO / "requirements.lock"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)(?:\s*;.*?)?\s*\\?$")
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def project() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
-def runtime_closure() -> dict[str, str]:
-    """name -> installed version, for the runtime dependencies and everything they require."""
-    seen: dict[str, str] = {}
-    todo = [Requirement(r) for r in project()["dependencies"]]
-    while todo:
-        req = todo.pop()
-        name = re.sub(r"[-_.]+", "-", req.name).lower()
-        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
-            continue
-        try:
-            dist = metadata.distribution(req.name)
-        except metadata.PackageNotFoundError:
-            continue
-        seen[name] = dist.version
-        for sub in dist.requires or []:
-            r = Requirement(sub)
-            if r.marker is None or r.marker.evaluate({"extra": ""}):
-                todo.append(r)
-    return seen
-
-
-def read_constraints() -> dict[str, str]:
+def read_lock() -> dict[str, str]:
+    """name -> version of every pin in the lock file."""
     pins = {}
-    for line in CONSTRAINTS.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, _, version = line.partition("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    for line in LOCK.read_text().splitlines():
+        m = PIN.match(line.strip())
+        if m:
+            pins[canonical(m.group(1))] = m.group(2)
     return pins
 
 
-def write_constraints() -> None:
-    lines = ["# Exact versions of the runtime dependencies (and what they pull in) that the test suite",
-             "# passed with. Install: pip install -c constraints.txt -e '.[test]'",
-             "# Regenerate after a deliberate upgrade: .venv/bin/python tests/security/test_dependencies.py --write"]
-    lines += ["%s==%s" % kv for kv in sorted(runtime_closure().items())]
-    CONSTRAINTS.write_text("\n".join(lines) + "\n")
+def installed() -> dict[str, str]:
+    """name -> version of every distribution in this environment, but the project itself."""
+    found = {canonical(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    found.pop("amlkg", None)
+    return found
 
 
 def test_every_dependency_is_bounded_and_from_the_index():
@@ -78,24 +57,41 @@ def test_every_dependency_is_bounded_and_from_the_index():
         assert any(s.operator in (">=", "==", "~=") for s in req.specifier), "%s has no lower bound" % spec
 
 
-def test_the_installed_runtime_is_the_recorded_one():
-    """The runtime dependencies installed are exactly those of constraints.txt (the versions tested)."""
-    if not CONSTRAINTS.exists():
-        pytest.fail("constraints.txt is missing: run `%s %s --write`" % (sys.executable, __file__))
-    pins, installed = read_constraints(), runtime_closure()
-    assert set(installed) <= set(pins), "not recorded: %s (regenerate constraints.txt)" % sorted(set(installed) - set(pins))
-    drift = {n: (pins[n], v) for n, v in installed.items() if pins[n] != v}
-    assert not drift, "installed versions differ from constraints.txt (pinned, installed): %s" % drift
+def test_every_pin_of_the_lock_carries_a_hash():
+    """`pip install --require-hashes` refuses a lock with an unhashed pin; check it before a clean clone does."""
+    text = LOCK.read_text()
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", text)
+    pinned = [b for b in blocks if PIN.match(b.splitlines()[0].strip())]
+    assert len(pinned) == len(read_lock()) > 50
+    for block in pinned:
+        assert "--hash=sha256:" in block, block.splitlines()[0]
+    assert "file:" not in text and " @ " not in text, "the lock names a local file or URL"
+
+
+def test_the_lock_covers_every_declared_dependency():
+    """Each dependency of pyproject.toml (every extra) is pinned in the lock at a version it allows."""
+    pins = read_lock()
+    deps = list(project()["dependencies"])
+    for extra in project().get("optional-dependencies", {}).values():
+        deps += extra
+    for spec in deps:
+        req = Requirement(spec)
+        name = canonical(req.name)
+        assert name in pins, "%s is not in requirements.lock: run `make lock`" % req.name
+        assert req.specifier.contains(pins[name], prereleases=True), "%s: locked %s" % (spec, pins[name])
+
+
+def test_the_installed_environment_is_the_locked_one():
+    """What is installed is exactly what the lock pins: nothing missing, nothing drifted, nothing extra."""
+    pins, have = read_lock(), installed()
+    missing = sorted(set(pins) - set(have))
+    drift = {n: (pins[n], have[n]) for n in pins.keys() & have.keys() if pins[n] != have[n]}
+    extra = sorted(set(have) - set(pins) - {"pip"})
+    assert not missing, "locked but not installed: %s (run `make install`)" % missing
+    assert not drift, "installed versions differ from requirements.lock (locked, installed): %s" % drift
+    assert not extra, "installed but not locked: %s (add it to pyproject.toml and run `make lock`)" % extra
 
 
 def test_pip_check_finds_no_broken_requirement():
     r = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--write"]:
-        write_constraints()
-        print("wrote %s (%d pins)" % (CONSTRAINTS, len(read_constraints())))
-    else:
-        raise SystemExit("usage: %s --write" % sys.argv[0])
