@@ -42,6 +42,8 @@ class Source:
     title: str
     files: dict  # name -> Path
     checksums: dict  # name -> expected sha256 (upstream files only)
+    revisions: dict = None  # name -> revision date (ISO) of a file that is one revision of a document
+    revised: str | None = None  # the revision the source's quotes are anchored in unless a record says otherwise
 
 
 def read_sources(path: Path | None = None, project: Path | None = None) -> list[Source]:
@@ -58,17 +60,35 @@ def read_sources(path: Path | None = None, project: Path | None = None) -> list[
         for entry in data["sources"]:
             where = "source %s" % entry.get("id")
             check_entry(entry, where)
-            files, sums = {}, {}
+            files, sums, revisions = {}, {}, {}
             for name, spec in entry["files"].items():
                 files[name] = source_path(spec["path"], path, project, where)
                 if spec.get("sha256"):
                     sums[name] = spec["sha256"]
-            out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums))
+                if spec.get("revised"):
+                    revisions[name] = _iso_date(spec["revised"], "%s: file %s" % (where, name))
+            revised = _iso_date(entry["revised"], where) if entry.get("revised") else None
+            if revised and revised not in revisions.values():
+                raise BuildError("%s: revised %s is the revision of none of its files (%s)"
+                                 % (where, revised, ", ".join(sorted(revisions.values())) or "none has `revised`"))
+            out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums,
+                              revisions, revised))
     except UnsafeInput as e:
         raise BuildError(str(e)) from None
     except (OSError, KeyError, TypeError, AttributeError) as e:
         raise BuildError("%s: not a valid source registry (%s: %s)" % (path, type(e).__name__, e)) from None
     return out
+
+
+def _iso_date(value, where: str) -> str:
+    """A registry date (YAML reads 2022-12-01 as a date) as ISO text; anything else is refused."""
+    import datetime
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    try:
+        return datetime.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise BuildError("%s: %r is not a date (YYYY-MM-DD)" % (where, value)) from None
 
 
 def sha256_file(path: Path) -> str:
@@ -222,7 +242,10 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
     for s in sorted(sources, key=lambda s: s.graph != str(ONTOLOGY_GRAPH)):
         module = importlib.import_module(s.loader)
         try:
-            g = module.load(s.files, tbox)
+            # a source with revisions of its document says which file is which revision, and which
+            # one its quotes are anchored in by default
+            extra = {"revisions": s.revisions, "revised": s.revised} if s.revisions else {}
+            g = module.load(s.files, tbox, **extra)
         except BuildError:
             raise
         except (ValueError, KeyError, OSError) as e:
