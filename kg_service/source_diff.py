@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import Indel
 
 #: a fuzzy or context match below this similarity (0-1) leaves the quote `missing`
 CHANGED_AT = 0.75
@@ -209,7 +209,7 @@ def word_diff(old: str, new: str) -> tuple[list[dict], str]:
     """
     a, b = _WORDS.findall(old), _WORDS.findall(new)
     runs: list[list] = []  # [equal?, src_start, src_end, dest_start, dest_end]; adjacent edits joined
-    for op in Levenshtein.opcodes(a, b):
+    for op in Indel.opcodes(a, b):  # longest common subsequence of words: common words are kept
         equal = op.tag == "equal"
         if runs and not equal and not runs[-1][0]:
             runs[-1][2], runs[-1][4] = op.src_end, op.dest_end
