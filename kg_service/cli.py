@@ -170,6 +170,23 @@ def _source_diff(args) -> int:
     return report.exit_status
 
 
+def _changes(args) -> int:
+    """Release notes between two builds (stores, kept store versions, release directories or dumps)."""
+    import orjson
+    from . import release_notes
+    try:
+        old, new = release_notes.open_build(args.old), release_notes.open_build(args.new)
+    except release_notes.BuildNotFound as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    notes = release_notes.compare(old, new)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps(notes, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(release_notes.markdown(notes))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kg_service", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -207,6 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--store", default=DEFAULT_STORE)
     d.add_argument("--format", choices=["json", "table"], default="json")
     d.set_defaults(func=_source_diff)
+
+    r = sub.add_parser("changes", help="release notes: what changed between two builds",
+                       description="Compare two builds: recommendations added, removed and changed, source files "
+                                   "and revisions, triples added and removed per named graph. A build is a store "
+                                   "directory, STORE@VERSION (a version the store keeps, by a prefix of its graph "
+                                   "version), a release directory (amlkg.nq) or an N-Quads dump.")
+    r.add_argument("old", metavar="A")
+    r.add_argument("new", metavar="B")
+    r.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    r.set_defaults(func=_changes)
 
     try:
         from .api.cli import add_commands

@@ -195,7 +195,30 @@ def provenance(sources: list[Source], digests: dict, graphs: dict[str, rdflib.Gr
     return g
 
 
-def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes) -> None:
+MANIFEST_FILE = "release-manifest.json"
+
+
+def release_manifest(sources: list[Source], digests: dict, graphs: dict[str, bytes], version: str) -> dict:
+    """What a build released: its graph version, each source's files with their checksums and (for a
+    document's revisions) revision dates, and the triples of each named graph. Written beside the
+    release dumps and into the store's version; `python -m kg_service changes` reads it."""
+    import datetime
+    return {
+        "graph_version": version,
+        "built": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+        "sources": [{
+            "id": s.id, "graph": s.graph, "title": s.title,
+            **({"revised": s.revised} if s.revised else {}),
+            "files": [{"name": name, "file": path.name, "sha256": digests[s.id][name],
+                       **({"revised": (s.revisions or {})[name]} if name in (s.revisions or {}) else {})}
+                      for name, path in s.files.items()],
+        } for s in sources],
+        "graphs": {iri: body.count(b"\n") for iri, body in sorted(graphs.items())},
+    }
+
+
+def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes,
+                  manifest: dict | None = None) -> None:
     """Release files: the union as Turtle, N-Triples and JSON-LD, the dataset as N-Quads/TriG, and the
     ontology with its inferences as RDF/XML (for Protégé and owlready2)."""
     release_dir.mkdir(parents=True, exist_ok=True)
@@ -219,6 +242,9 @@ def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, i
     emit("amlkg.jsonld", ox.serialize(union, format=ox.RdfFormat.JSON_LD))
     emit("amlkg.nq", ox.serialize(ds, format=ox.RdfFormat.N_QUADS))
     emit("amlkg.trig", ox.serialize(ds, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+    if manifest is not None:
+        import json
+        emit(MANIFEST_FILE, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     owl = rdflib.Graph()
     owl.parse(data=tbox_nt + inferred_nt, format="nt")
     for p, ns in prefixes.items():
@@ -289,7 +315,8 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
                 curated = carry_over(location)
                 served = dict(canonical, **{CURATOR_GRAPH: curated}) if curated else canonical
                 version = combined_version(version, curated)
-                store.publish(served, version)
+                manifest = release_manifest(sources, digests, served, version)
+                store.publish(served, version, manifest=manifest)
         finally:
             store.close()
     except (OSError, RuntimeError, StoreError) as e:  # a full disk, a damaged or unwritable store
@@ -300,7 +327,8 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
 
     if release_dir:
         try:
-            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)])
+            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)],
+                          manifest)
         except OSError as e:
             raise BuildError("writing the release files to %s failed (%s); the new version %s is published "
                              "and served" % (release_dir, e, version[:12])) from None
