@@ -68,7 +68,7 @@ _LOOSE_CLASSES = {
     "-": "[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212]",
 }
 # a sentence ends after . ! or ? (and any closing quote or bracket) before whitespace, or at a blank line
-_SENTENCE_END = re.compile(r"[.!?]['\"\u2019\u201d)\]]*(?=\s)|\n[ \t\u00a0\r\f\v]*\n")
+_SENTENCE_END = re.compile(r"(?:[.!?]['\"\u2019\u201d)\]]*(?=\s)|\n[ \t\u00a0\r\f\v]*\n)\s*")
 _NONSPACE = re.compile(r"\S")
 _WORDS = re.compile(r"\S+")
 _ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
@@ -184,16 +184,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if not first:
         return spans
     start = first.start()
-    for m in _SENTENCE_END.finditer(text, start):
-        if m.start() < start:  # in the whitespace already passed
-            continue
-        end = m.end() if m.group()[0] != "\n" else start + len(text[start:m.start()].rstrip())
+    for m in _SENTENCE_END.finditer(text, start):  # each match runs to the next sentence's first character
+        if m.group()[0] in ".!?":
+            end = m.start() + len(m.group().rstrip())
+        else:
+            end = start + len(text[start:m.start()].rstrip())
         if end > start:
             spans.append((start, end))
-        following = _NONSPACE.search(text, m.end())
-        if not following:
-            return spans
-        start = following.start()
+        start = m.end()
     end = start + len(text[start:].rstrip())
     if end > start:
         spans.append((start, end))
@@ -251,9 +249,14 @@ class _Revision:
         the sentences it is."""
         if self._index is None:
             index: dict[str, list[int]] = {}
+            normalised: dict[str, str] = {}  # a sentence met again is not normalised again
             plain = self.plain
             for i, (start, end) in enumerate(self.sentences):
-                index.setdefault(" ".join(plain[start:end].split()), []).append(i)
+                raw = plain[start:end]
+                key = normalised.get(raw)
+                if key is None:
+                    key = normalised[raw] = " ".join(raw.split())
+                index.setdefault(key, []).append(i)
             self._index = (list(index), list(index.values()))
         return self._index
 
