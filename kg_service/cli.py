@@ -162,7 +162,12 @@ def _source_diff(args) -> int:
     anchors = [source_diff.Anchor(str(r["recommendation"]), str(r["exact"]), str(r.get("prefix", "")),
                                   str(r.get("suffix", "")), int(r.get("start", -1)), int(r.get("end", -1)))
                for r in rows]
-    report = source_diff.diff(anchors, text, terms)
+    # the revision the graph was built from, when its file is at hand and unchanged: its sentences
+    # (those the curators chose not to model) are not reported as uncovered
+    from .ui.source_text import load_text
+    files = {(str(r["sourceFile"]), str(r["sha256"])) for r in rows if "sourceFile" in r and "sha256" in r}
+    previous = "\n\n".join(filter(None, (load_text(name, sha) for name, sha in sorted(files)))) or None
+    report = source_diff.diff(anchors, text, terms, previous)
     if args.format == "table":
         sys.stdout.write(source_diff.format_table(report))
     else:

@@ -358,7 +358,7 @@ def _unspaced(text: str) -> str:
 
 def _changed_kind(anchor: Anchor, rev: _Revision, match: _Match) -> str:
     new = rev.text[match.start:match.end]
-    if _unspaced(plain_typography(new)) == _unspaced(plain_typography(anchor.exact)):
+    if _unspaced(plain_typography(new).replace("\u2026", "...")) == _unspaced(plain_typography(anchor.exact).replace("\u2026", "...")):
         # only line breaks, tabs and spaces differ (a line reflowed, even after a hyphen): whitespace;
         # other characters for the same ones (a no-break space, a curly apostrophe): typographic
         return "whitespace" if _unspaced(new) == _unspaced(anchor.exact) else "typographic"
@@ -367,9 +367,10 @@ def _changed_kind(anchor: Anchor, rev: _Revision, match: _Match) -> str:
     return "wording"
 
 
-def diff(anchors: list[Anchor], new_text: str, terms: list[tuple[str, str]] = ()) -> Report:
+def diff(anchors: list[Anchor], new_text: str, terms: list[tuple[str, str]] = (), previous: str | None = None) -> Report:
     """Re-anchor every recommendation's quote in `new_text`; `terms` are (term, kind) rows of the
-    treatment wordings, for `uncovered`."""
+    treatment wordings, for `uncovered`; `previous`, the revision the graph was built from when it is at
+    hand, keeps its sentences (those the curators chose not to model) out of `uncovered`."""
     rev = _Revision(new_text)
     quotes: dict[tuple, list[Anchor]] = {}
     for a in anchors:  # recommendations sharing one quote share its anchoring
@@ -402,7 +403,7 @@ def diff(anchors: list[Anchor], new_text: str, terms: list[tuple[str, str]] = ()
         match = found.get(key)
         for a in group:
             report_item(report, a, rev, match)
-    report.uncovered = uncovered(rev, terms, taken, [a.exact for a in anchors])
+    report.uncovered = uncovered(rev, terms, taken, [a.exact for a in anchors] + ([previous] if previous else []))
     return report
 
 
@@ -471,7 +472,8 @@ def _trie_regex(words: list[str]) -> str:
 
 def uncovered(rev: _Revision, terms, taken, quotes: list[str]) -> list[dict]:
     """Sentences of the new text holding a treatment term that no recommendation's quote covers: they
-    overlap no anchored span and are no sentence of a quote (a copy of a quoted sentence elsewhere)."""
+    overlap no anchored span and are no sentence of `quotes` (a copy of a quoted sentence elsewhere, or
+    a sentence of the previous revision)."""
     lower = rev.plain.lower()
     if len(lower) != len(rev.plain):  # a few characters lower-case into two: match without lowering
         lower = None
