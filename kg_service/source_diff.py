@@ -13,8 +13,9 @@ A quote is re-anchored the way Web Annotation clients do (Hypothesis' text-quote
    never missing — the build checks quotes character for character, so the curator must still act;
 4. the text between the quote's prefix and suffix context, and the sentences (one to three in a row)
    most similar to the quote (rapidfuzz), scored like Hypothesis does (quote similarity first, then
-   context, then position): ``changed`` of kind ``wording`` or ``split`` when the similarity reaches
-   `CHANGED_AT`;
+   context, then position), or the part of a longer sentence most like it: ``changed`` of kind
+   ``wording``, ``split`` (now two sentences or more) or ``merged`` (now part of a longer sentence) when
+   the similarity reaches `CHANGED_AT`;
 5. else ``missing``.
 
 A span of the new text anchors at most one distinct quote (recommendations sharing one quote share
@@ -71,6 +72,8 @@ _LOOSE_CLASSES = {
 _SENTENCE_END = re.compile(r"(?:[.!?]['\"\u2019\u201d)\]]*(?=\s)|\n[ \t\u00a0\r\f\v]*\n)\s*")
 _NONSPACE = re.compile(r"\S")
 _WORDS = re.compile(r"\S+")
+_WORD_TAIL = re.compile(r"\w*\Z")  # the part of a word before a position (searched in text[start:a])
+_WORD_HEAD = re.compile(r"[\w.!?]*")  # the rest of a word after a position, with a sentence's end
 _ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -346,10 +349,24 @@ def _fuzzy(anchor: Anchor, rev: _Revision, taken) -> _Match | None:
         # a sentence repeated all over a long text: its occurrences nearest the old position
         for i in sorted(places[k], key=lambda i: abs(rev.sentences[i][0] - anchor.start))[:CANDIDATES]:
             spans.extend(rev.windows_around(i))
+    spans.extend(_aligned(anchor, rev, span) for span in set(spans))
     match = _best(anchor, rev, set(spans), "fuzzy", taken=taken)
     if match is None or match.similarity < CHANGED_AT:
         return None
     return match
+
+
+def _aligned(anchor: Anchor, rev: _Revision, span: tuple[int, int]) -> tuple[int, int]:
+    """The part of a longer span most like the quote (rapidfuzz's partial alignment), widened to whole
+    words: a quote merged into a longer sentence, or sharing one with a new clause."""
+    start, end = span
+    if end - start <= len(anchor.exact) * 1.2:
+        return span
+    part = fuzz.partial_ratio_alignment(plain_typography(anchor.exact), rev.plain[start:end], processor=None)
+    a, b = start + part.dest_start, start + part.dest_end
+    a -= len(_WORD_TAIL.search(rev.text, start, a).group())
+    b += len(_WORD_HEAD.match(rev.text, b, end).group())
+    return a, b
 
 
 def _unspaced(text: str) -> str:
@@ -364,6 +381,11 @@ def _changed_kind(anchor: Anchor, rev: _Revision, match: _Match) -> str:
         return "whitespace" if _unspaced(new) == _unspaced(anchor.exact) else "typographic"
     if rev.sentences_in(match.start, match.end) > len(sentence_spans(anchor.exact)):
         return "split"
+    starts = [s for s, _ in rev.sentences]
+    i = bisect.bisect_right(starts, match.start) - 1
+    if i >= 0 and len(sentence_spans(anchor.exact)) == 1 and \
+            (rev.sentences[i][0] < match.start or rev.sentences[i][1] > match.end + 1):
+        return "merged"  # the quote now shares its sentence with other words (a sentence joined to it)
     return "wording"
 
 

@@ -77,6 +77,18 @@ def removed() -> str:
     return ORIGINAL.replace(" " + REMOVED, "")
 
 
+MERGED_OLD = "higher doses of chemo to be used. Clinical trials of new treatment approaches may also be an option."
+MERGED_NEW = "higher doses of chemo to be used, and clinical trials of new treatment approaches may also be an option."
+CLAUSE_OLD = "If AML comes back sooner than 12 months, most doctors"
+CLAUSE_NEW = "If AML comes back sooner than 12 months (and the patient is otherwise well), most doctors"
+
+
+def merged() -> str:
+    """Two quoted sentences joined into one, and a clause inserted into a third."""
+    assert MERGED_OLD in ORIGINAL and CLAUSE_OLD in ORIGINAL
+    return ORIGINAL.replace(MERGED_OLD, MERGED_NEW).replace(CLAUSE_OLD, CLAUSE_NEW)
+
+
 def new_section() -> str:
     """A section naming a drug the document does not (the graph knows it from the FDA approvals source)."""
     at = section(ORIGINAL, HEADINGS[3])[0]

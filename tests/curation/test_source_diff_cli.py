@@ -135,6 +135,22 @@ def test_a_sentence_split_in_two(run, quotes):
     assert report["uncovered"] == []  # neither half is uncovered
 
 
+def test_sentences_merged_and_a_clause_inserted(run, quotes):
+    text = rv.merged()
+    code, report, _ = run(text)
+    assert code == 1
+    assert_standing(report, quotes, text, changed={rec("refractory-transplant"), rec("refractory-clinical-trial"),
+                                                   rec("early-relapse-transplant-younger")})
+    kinds = {i["recommendation"]: (i["kind"], i["new"]) for i in report["changed"]}
+    assert kinds[rec("refractory-transplant")] == (
+        "merged", "A stem cell transplant may be an option for some people, as it can allow higher doses of chemo to be used,")
+    assert kinds[rec("refractory-clinical-trial")] == (
+        "merged", "clinical trials of new treatment approaches may also be an option.")
+    clause = next(i for i in report["changed"] if i["recommendation"] == rec("early-relapse-transplant-younger"))
+    assert clause["kind"] == "wording" and clause["diff"] == [
+        {"op": "replace", "old": "months,", "new": "months (and the patient is otherwise well),"}]
+
+
 def test_a_reworded_hedge(run, quotes):
     text = rv.hedge()
     code, report, _ = run(text)
