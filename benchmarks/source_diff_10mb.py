@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,16 +59,21 @@ def main() -> int:
         for name, text in texts(int(args.mb * 1_000_000)).items():
             path = Path(tmp) / "revision.txt"
             path.write_text(text, encoding="utf-8")
-            times, report = [], {}
+            times, cpu, report = [], [], {}
             for _ in range(args.runs):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 r = subprocess.run([sys.executable, "-m", "kg_service", "source-diff", str(path), "--store", store],
                                    cwd=ROOT, capture_output=True)
                 times.append(time.perf_counter() - t0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
                 report = json.loads(r.stdout)
             counts = ", ".join("%d %s" % (len(v), k) for k, v in report.items())
-            print("%-32s %5.1f MB  best %5.2f s  median %5.2f s  (%s)"
-                  % (name, path.stat().st_size / 1e6, min(times), statistics.median(times), counts))
+            # the CPU time says what the run costs when the machine is shared (wall time then waits for a core)
+            print("%-30s %5.1f MB  wall best %5.2f s, median %5.2f s; CPU best %5.2f s  (%s)"
+                  % (name, path.stat().st_size / 1e6, min(times), statistics.median(times), min(cpu), counts))
+    print("load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count()))
     return 0
 
 
