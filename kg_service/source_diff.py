@@ -424,12 +424,12 @@ def diff(anchors: list[Anchor], new_text: str, terms: list[tuple[str, str]] = ()
     for key, group in quotes.items():
         match = found.get(key)
         for a in group:
-            report_item(report, a, rev, match)
+            _report_item(report, a, rev, match)
     report.uncovered = uncovered(rev, terms, taken, [a.exact for a in anchors] + ([previous] if previous else []))
     return report
 
 
-def report_item(report: Report, a: Anchor, rev: _Revision, match: _Match | None) -> None:
+def _report_item(report: Report, a: Anchor, rev: _Revision, match: _Match | None) -> None:
     item = {"recommendation": a.recommendation}
     if match is None:
         item.update(old=a.exact, old_start=a.start, old_end=a.end)
