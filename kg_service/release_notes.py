@@ -171,7 +171,10 @@ def _describe(build: Build) -> dict:
 
 
 def _source_changes(old: dict, new: dict) -> list[dict]:
-    """Files whose checksum or revision differs between the two manifests (added and removed ones too)."""
+    """Files whose checksum or revision differs between the two manifests (added and removed ones too);
+    nothing when a build has no manifest (one built before manifests, or a curator write's version)."""
+    if not old.get("sources") or not new.get("sources"):
+        return []
     def files(manifest):
         return {(s["id"], f["name"]): f for s in manifest.get("sources", []) for f in s.get("files", [])}
     a, b = files(old), files(new)
@@ -193,6 +196,9 @@ def markdown(notes: dict) -> str:
     lines = ["# Changes from %s to %s" % (f["graph_version"][:12] or f["name"], t["graph_version"][:12] or t["name"]), ""]
     lines.append("- from: `%s`%s" % (f["name"], ", built %s" % f["built"] if f["built"] else ""))
     lines.append("- to: `%s`%s" % (t["name"], ", built %s" % t["built"] if t["built"] else ""))
+    for side in (f, t):
+        if not side["sources"]:
+            lines.append("- `%s` has no release manifest: its sources' files are not compared" % side["name"])
     if notes["sources"]:
         lines += ["", "## Sources", "", "| source | file | old | new |", "|---|---|---|---|"]
         for s in notes["sources"]:
