@@ -110,3 +110,14 @@ def test_sentences_and_word_diff():
     assert [text[s:e] for s, e in sd.sentence_spans(text)] == ["Title", "One (see \u201cthat.\u201d)", "Two.", "Three!"]
     assert sd.word_diff("a b c", "a c d")[0] == [{"op": "delete", "old": "b", "new": ""},
                                                  {"op": "insert", "old": "", "new": "d"}]
+
+
+def test_layering():
+    """The pure module needs neither the store nor the build; the build needs neither comparison module."""
+    import subprocess
+    import sys
+    code = ("import sys, kg_service.source_diff; "
+            "assert not [m for m in sys.modules if m.startswith(('kg_service.store', 'loaders', 'pyoxigraph'))]; "
+            "import loaders.build; "
+            "assert 'kg_service.release_notes' not in sys.modules and 'kg_service.cli' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
