@@ -135,6 +135,63 @@ def _query(args) -> int:
     return 0
 
 
+def _source_diff(args) -> int:
+    """Re-anchor every recommendation's quote in a new revision of the document (CONTRACT: exit 0 when
+    all stand word for word, 1 when any changed or is missing, 2 on bad input, with one line)."""
+    import orjson
+    from . import source_diff
+    from .named_queries import QUERIES_DIR, load_query
+    from .store import StoreError, open_store
+    try:
+        text = source_diff.read_revision(args.file)
+    except source_diff.BadRevision as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        with open_store(args.store, read_only=True) as store:
+            rows = store.select(load_query(QUERIES_DIR / "quote-anchors.rq").text)
+            terms = [(str(r["term"]), str(r["kind"]))
+                     for r in store.select(load_query(QUERIES_DIR / "treatment-wordings.rq").text)]
+    except StoreError as e:
+        from .store.integrity import one_line
+        print("error: %s" % one_line(str(e)), file=sys.stderr)
+        return 2
+    if not rows:
+        print("error: the store at %s holds no recommendation quotes to re-anchor" % args.store, file=sys.stderr)
+        return 2
+    anchors = [source_diff.Anchor(str(r["recommendation"]), str(r["exact"]), str(r.get("prefix", "")),
+                                  str(r.get("suffix", "")), int(r.get("start", -1)), int(r.get("end", -1)))
+               for r in rows]
+    # the revision the graph was built from, when its file is at hand and unchanged: its sentences
+    # (those the curators chose not to model) are not reported as uncovered
+    from .ui.source_text import load_text
+    files = {(str(r["sourceFile"]), str(r["sha256"])) for r in rows if "sourceFile" in r and "sha256" in r}
+    previous = "\n\n".join(filter(None, (load_text(name, sha) for name, sha in sorted(files)))) or None
+    report = source_diff.diff(anchors, text, terms, previous)
+    if args.format == "table":
+        sys.stdout.write(source_diff.format_table(report))
+    else:
+        sys.stdout.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return report.exit_status
+
+
+def _changes(args) -> int:
+    """Release notes between two builds (stores, kept store versions, release directories or dumps)."""
+    import orjson
+    from . import release_notes
+    try:
+        old, new = release_notes.open_build(args.old), release_notes.open_build(args.new)
+    except release_notes.BuildNotFound as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    notes = release_notes.compare(old, new)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps(notes, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(release_notes.markdown(notes))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kg_service", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -162,6 +219,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["json", "csv", "tsv", "table"], default="table")
     q.add_argument("--store", default=DEFAULT_STORE)
     q.set_defaults(func=_query)
+
+    d = sub.add_parser("source-diff", help="re-anchor every recommendation's quote in a new revision of the document",
+                       description="Re-anchor every recommendation's quote (its W3C Web Annotation selectors in the "
+                                   "store) in NEW.txt: unchanged, moved, changed (with the word-level diff) or missing, "
+                                   "and the uncovered sentences that state a treatment no recommendation quotes. "
+                                   "Exit 0 if all are unchanged or moved, 1 if any changed or is missing, 2 on bad input.")
+    d.add_argument("file", metavar="NEW.txt", help="the new revision of the document, as UTF-8 text")
+    d.add_argument("--store", default=DEFAULT_STORE)
+    d.add_argument("--format", choices=["json", "table"], default="json")
+    d.set_defaults(func=_source_diff)
+
+    r = sub.add_parser("changes", help="release notes: what changed between two builds",
+                       description="Compare two builds: recommendations added, removed and changed, source files "
+                                   "and revisions, triples added and removed per named graph. A build is a store "
+                                   "directory, STORE@VERSION (a version the store keeps, by a prefix of its graph "
+                                   "version), a release directory (amlkg.nq) or an N-Quads dump.")
+    r.add_argument("old", metavar="A")
+    r.add_argument("new", metavar="B")
+    r.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    r.set_defaults(func=_changes)
 
     try:
         from .api.cli import add_commands

@@ -62,9 +62,38 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def load(files: dict, tbox: rdflib.Graph) -> rdflib.Graph:
-    """Triples for the document, its sections and references, and every curated recommendation."""
-    text = Path(files["text"]).read_text(encoding="utf-8")
+class Revisions:
+    """The revisions of the document the registry lists (date -> text), and the one quotes are
+    anchored in unless a record names another with `revision:`."""
+
+    def __init__(self, files: dict, revisions: dict | None, revised: str | None, document_revised: str):
+        if not revisions:  # a registry without revision dates: the one text is the document's revision
+            revisions, revised = {"text": document_revised}, document_revised
+        self.default = revised or document_revised
+        self.texts: dict[str, str] = {}
+        self.files: dict[str, str] = {}
+        for name, date in revisions.items():
+            self.texts[date] = Path(files[name]).read_text(encoding="utf-8")
+            self.files[date] = Path(files[name]).name
+        if self.default not in self.texts:
+            raise DataError("no file is revision %s of the document (revisions: %s)"
+                            % (self.default, ", ".join(sorted(self.texts))))
+
+    def of(self, rec: dict, where: str) -> str:
+        """The revision a record's quote is anchored in: its `revision:` key, else the default."""
+        value = rec.get("revision", self.default)
+        date = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        if date not in self.texts:
+            raise DataError("%s: revision %s is not a revision of the document listed in sources.yaml (%s)"
+                            % (where, date, ", ".join(sorted(self.texts))))
+        return date
+
+
+def load(files: dict, tbox: rdflib.Graph, revisions: dict | None = None, revised: str | None = None) -> rdflib.Graph:
+    """Triples for the document, its sections and references, and every curated recommendation.
+
+    `revisions` (file name -> date) and `revised` come from sources.yaml: each recommendation's quote
+    is checked in the revision it declares (`revision:`), by default `revised`."""
     src = Path(files["recommendations"])
     try:
         data = yaml.safe_load(src.read_text(encoding="utf-8"))
@@ -73,6 +102,8 @@ def load(files: dict, tbox: rdflib.Graph) -> rdflib.Graph:
     vocab = Vocabulary(tbox)
     g = rdflib.Graph()
     doc_meta = data["document"]
+    texts = Revisions(files, revisions, revised, str(doc_meta["revised"]))
+    text = texts.texts[texts.default]
     prefix = doc_meta["id"]
     doc = AMLKG[prefix]
     g.add((doc, RDF.type, AMLKG.SourceDocument))
@@ -114,20 +145,21 @@ def load(files: dict, tbox: rdflib.Graph) -> rdflib.Graph:
     for order, rec in enumerate(data["recommendations"], start=1):
         where = "%s: recommendation #%d %r" % (src, order, rec.get("id"))
         try:
-            _add_recommendation(g, rec, order, where, prefix, doc, text, sections, templates, vocab, seen)
+            _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, templates, vocab, seen)
         except KeyError as e:
             raise DataError("%s: missing field %s" % (where, e)) from None
     return g
 
 
-def _locate(text: str, quote: str, where: str) -> tuple[int, int]:
+def _locate(text: str, quote: str, where: str, revision: str) -> tuple[int, int]:
     start = text.find(quote)
     if start < 0:
-        raise DataError("%s: the quote is not an exact substring of the document: %r" % (where, quote[:80]))
+        raise DataError("%s: the quote is not an exact substring of the document's revision %s: %r"
+                        % (where, revision, quote[:80]))
     return start, start + len(quote)
 
 
-def _add_recommendation(g, rec, order, where, prefix, doc, text, sections, templates, vocab, seen):
+def _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, templates, vocab, seen):
     rid = rec["id"]
     if rid in seen:
         raise DataError("%s: duplicate id" % where)
@@ -157,9 +189,14 @@ def _add_recommendation(g, rec, order, where, prefix, doc, text, sections, templ
     g.add((iri, AMLKG.inSection, sections[rec["section"]]))
     g.add((iri, AMLKG.recommendationOrder, Literal(order)))
 
-    start, end = _locate(text, rec["quote"], where)
-    quote = AMLKG["%s-quote-%d-%d" % (prefix, start, end)]
+    revision = texts.of(rec, where)
+    text = texts.texts[revision]
+    start, end = _locate(text, rec["quote"], where, revision)
+    # positions count characters of the quote's revision: a quote in another revision is another node
+    in_revision = "" if revision == texts.default else "r%s-" % revision.replace("-", "")
+    quote = AMLKG["%s-quote-%s%d-%d" % (prefix, in_revision, start, end)]
     g.add((iri, PROV.wasDerivedFrom, quote))
+    g.add((iri, AMLKG.quotedRevision, Literal(revision, datatype=XSD.date)))
     if (quote, RDF.type, OA.SpecificResource) not in g:
         tqs, tps = URIRef(quote + "-text"), URIRef(quote + "-position")
         g.add((quote, RDF.type, OA.SpecificResource))

@@ -42,6 +42,8 @@ class Source:
     title: str
     files: dict  # name -> Path
     checksums: dict  # name -> expected sha256 (upstream files only)
+    revisions: dict = None  # name -> revision date (ISO) of a file that is one revision of a document
+    revised: str | None = None  # the revision the source's quotes are anchored in unless a record says otherwise
 
 
 def read_sources(path: Path | None = None, project: Path | None = None) -> list[Source]:
@@ -58,17 +60,35 @@ def read_sources(path: Path | None = None, project: Path | None = None) -> list[
         for entry in data["sources"]:
             where = "source %s" % entry.get("id")
             check_entry(entry, where)
-            files, sums = {}, {}
+            files, sums, revisions = {}, {}, {}
             for name, spec in entry["files"].items():
                 files[name] = source_path(spec["path"], path, project, where)
                 if spec.get("sha256"):
                     sums[name] = spec["sha256"]
-            out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums))
+                if spec.get("revised"):
+                    revisions[name] = _iso_date(spec["revised"], "%s: file %s" % (where, name))
+            revised = _iso_date(entry["revised"], where) if entry.get("revised") else None
+            if revised and revised not in revisions.values():
+                raise BuildError("%s: revised %s is the revision of none of its files (%s)"
+                                 % (where, revised, ", ".join(sorted(revisions.values())) or "none has `revised`"))
+            out.append(Source(entry["id"], entry["graph"], entry["loader"], entry.get("title", entry["id"]), files, sums,
+                              revisions, revised))
     except UnsafeInput as e:
         raise BuildError(str(e)) from None
     except (OSError, KeyError, TypeError, AttributeError) as e:
         raise BuildError("%s: not a valid source registry (%s: %s)" % (path, type(e).__name__, e)) from None
     return out
+
+
+def _iso_date(value, where: str) -> str:
+    """A registry date (YAML reads 2022-12-01 as a date) as ISO text; anything else is refused."""
+    import datetime
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    try:
+        return datetime.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise BuildError("%s: %r is not a date (YYYY-MM-DD)" % (where, value)) from None
 
 
 def sha256_file(path: Path) -> str:
@@ -175,7 +195,30 @@ def provenance(sources: list[Source], digests: dict, graphs: dict[str, rdflib.Gr
     return g
 
 
-def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes) -> None:
+MANIFEST_FILE = "release-manifest.json"
+
+
+def release_manifest(sources: list[Source], digests: dict, graphs: dict[str, bytes], version: str) -> dict:
+    """What a build released: its graph version, each source's files with their checksums and (for a
+    document's revisions) revision dates, and the triples of each named graph. Written beside the
+    release dumps and into the store's version; `python -m kg_service changes` reads it."""
+    import datetime
+    return {
+        "graph_version": version,
+        "built": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+        "sources": [{
+            "id": s.id, "graph": s.graph, "title": s.title,
+            **({"revised": s.revised} if s.revised else {}),
+            "files": [{"name": name, "file": path.name, "sha256": digests[s.id][name],
+                       **({"revised": (s.revisions or {})[name]} if name in (s.revisions or {}) else {})}
+                      for name, path in s.files.items()],
+        } for s in sources],
+        "graphs": {iri: body.count(b"\n") for iri, body in sorted(graphs.items())},
+    }
+
+
+def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes,
+                  manifest: dict | None = None) -> None:
     """Release files: the union as Turtle, N-Triples and JSON-LD, the dataset as N-Quads/TriG, and the
     ontology with its inferences as RDF/XML (for Protégé and owlready2)."""
     release_dir.mkdir(parents=True, exist_ok=True)
@@ -199,6 +242,9 @@ def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, i
     emit("amlkg.jsonld", ox.serialize(union, format=ox.RdfFormat.JSON_LD))
     emit("amlkg.nq", ox.serialize(ds, format=ox.RdfFormat.N_QUADS))
     emit("amlkg.trig", ox.serialize(ds, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+    if manifest is not None:
+        import json
+        emit(MANIFEST_FILE, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     owl = rdflib.Graph()
     owl.parse(data=tbox_nt + inferred_nt, format="nt")
     for p, ns in prefixes.items():
@@ -222,7 +268,10 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
     for s in sorted(sources, key=lambda s: s.graph != str(ONTOLOGY_GRAPH)):
         module = importlib.import_module(s.loader)
         try:
-            g = module.load(s.files, tbox)
+            # a source with revisions of its document says which file is which revision, and which
+            # one its quotes are anchored in by default
+            extra = {"revisions": s.revisions, "revised": s.revised} if s.revisions else {}
+            g = module.load(s.files, tbox, **extra)
         except BuildError:
             raise
         except (ValueError, KeyError, OSError) as e:
@@ -266,7 +315,8 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
                 curated = carry_over(location)
                 served = dict(canonical, **{CURATOR_GRAPH: curated}) if curated else canonical
                 version = combined_version(version, curated)
-                store.publish(served, version)
+                manifest = release_manifest(sources, digests, served, version)
+                store.publish(served, version, manifest=manifest)
         finally:
             store.close()
     except (OSError, RuntimeError, StoreError) as e:  # a full disk, a damaged or unwritable store
@@ -277,7 +327,8 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
 
     if release_dir:
         try:
-            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)])
+            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)],
+                          manifest)
         except OSError as e:
             raise BuildError("writing the release files to %s failed (%s); the new version %s is published "
                              "and served" % (release_dir, e, version[:12])) from None

@@ -38,6 +38,7 @@ KEEP_VERSIONS = 3
 DEFAULT_MEMORY_QUADS = 0
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 FACTS_FILE = "amlkg-version.json"  # written beside RocksDB's files: the version and its size
+MANIFEST_FILE = "release-manifest.json"  # the build's release manifest (loaders/build.py), when it gave one
 
 
 def to_rdflib(term):
@@ -228,11 +229,12 @@ class EmbeddedStore(Store):
         store.remove_graph(g) if store.contains_named_graph(g) else None
         store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
 
-    def publish(self, graphs: Mapping[str, bytes], version: str) -> Path:
+    def publish(self, graphs: Mapping[str, bytes], version: str, manifest: dict | None = None) -> Path:
         """Write `graphs` (IRI -> N-Triples) as a new version directory and swap `current` to it.
 
         Everything is written and flushed before the symlink swap, so a build killed at any point
-        leaves the previous version serving.
+        leaves the previous version serving. `manifest`, the build's release manifest, is kept in
+        the version directory (`MANIFEST_FILE`), under the same checksums as RocksDB's files.
         """
         versions = self.root / "versions"
         versions.mkdir(parents=True, exist_ok=True)
@@ -251,6 +253,9 @@ class EmbeddedStore(Store):
                 store.add(ox.Quad(ox.NamedNode(META_GRAPH), ox.NamedNode(VERSION_PREDICATE),
                                   ox.Literal(version), graph))
             (staging / FACTS_FILE).write_text(json.dumps({"version": version, "triples": count}))
+            if manifest is not None:
+                (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                                                     encoding="utf-8")
             store.flush()
             store.optimize()
             del store

@@ -667,9 +667,10 @@ class RemoteStore(Store):
         for n, text in enumerate(_update_requests(graph_iri, ntriples, self.chunk_triples)):
             self._update(text, "update <%s> (part %d)" % (graph_iri, n + 1))
 
-    def publish(self, graphs: Mapping[str, bytes], version: str) -> str:
+    def publish(self, graphs: Mapping[str, bytes], version: str, manifest: dict | None = None) -> str:
         """Load each graph whole, drop our graphs that are gone, then write the version triple last,
         so a reader sees the new version only once every graph is in. Returns the query URL.
+        (A server keeps no files of ours: the release manifest stays beside the release dumps.)
 
         Only graphs under ``GRAPH_BASE`` are ever dropped: other data on a shared server is left alone.
         """
