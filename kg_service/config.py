@@ -30,8 +30,12 @@ DEFAULTS = {
     "KG_QUERY_NICE": 10,
     # largest request body accepted on any route, bytes (413 problem+json above it)
     "KG_MAX_BODY_BYTES": 4_000_000,
-    # longest URL query string accepted outside /sparql (which takes KG_MAX_QUERY_BYTES), bytes (414)
-    "KG_MAX_URL_BYTES": 65_536,
+    # longest request target (path and query string), bytes (414 problem+json above it); at most
+    # 65,534, the HTTP server's own limit (kg_service/front.py): longer SPARQL queries go by POST
+    "KG_MAX_URL_BYTES": 65_000,
+    # seconds a client has to send its request head and its whole body (408 otherwise); a stalled
+    # upload holds no request thread and no query slot meanwhile (kg_service/front.py)
+    "KG_REQUEST_READ_TIMEOUT": 10.0,
     # requests per second per client address (token bucket per worker); 0 turns the limit off
     "KG_RATE_LIMIT": 50.0,
     # requests a client may send at once above the rate

@@ -253,7 +253,8 @@ def init_app(app) -> None:
     from .errors import ProblemError
 
     max_body = int(app.config["KG_MAX_BODY_BYTES"])
-    max_url = int(app.config["KG_MAX_URL_BYTES"])
+    from .front import effective_url_limit
+    max_url = effective_url_limit(app.config["KG_MAX_URL_BYTES"])
     app.config["MAX_CONTENT_LENGTH"] = max_body  # bodies without a Content-Length, read as streams
     gate = QueryGate(int(app.config["KG_MAX_CONCURRENT_QUERIES"]), float(app.config["KG_QUERY_QUEUE_SECONDS"]),
                      int(app.config["KG_RETRY_AFTER"]), int(app.config["KG_QUERY_NICE"]))
