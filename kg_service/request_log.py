@@ -28,6 +28,7 @@ With ``KG_REQUEST_LOG=off`` these records still go to stderr.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -110,7 +111,7 @@ class RequestLog:
         """Write the line (formatted by hand: a few microseconds, on every request)."""
         now = time.perf_counter()
         get = environ.get
-        path = get("PATH_INFO") or "/"
+        path = _wsgi_text(get("PATH_INFO") or "/")
         if len(path) > MAX_PATH:
             path = path[:MAX_PATH] + "…"
         method = get("REQUEST_METHOD") or "-"
@@ -128,10 +129,30 @@ class RequestLog:
 
 
 def _json(text: str) -> bytes:
-    """A JSON string literal; printable ASCII without quotes or backslashes (the usual path) as is."""
+    r"""A JSON string literal in ASCII: printable ASCII without quotes or backslashes (the usual path) as
+    is, anything else escaped, so that no value can end a line for any reader (U+0085 and U+2028 are
+    line breaks to some).
+
+    >>> _json("/sparql"), _json('a"\n\u2028\x85')
+    (b'"/sparql"', b'"a\\"\\n\\u2028\\u0085"')
+    """
     if text.isalnum() or (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text):
         return b'"%s"' % text.encode("ascii")
-    return orjson.dumps(text)
+    return json.dumps(text, ensure_ascii=True).encode("ascii")
+
+
+def _wsgi_text(value: str) -> str:
+    r"""A WSGI environ string (bytes as latin-1) as the UTF-8 text the client sent.
+
+    >>> _wsgi_text("/caf\xc3\xa9"), _wsgi_text("/\xff")
+    ('/café', '/\ufffd')
+    """
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value
 
 
 class JsonLogHandler(logging.Handler):
@@ -162,7 +183,7 @@ class JsonLogHandler(logging.Handler):
                    "logger": record.name, "message": message[:MAX_MESSAGE], "pid": os.getpid()}
             if record.exc_info and record.exc_info[0] is not None:
                 doc["exception"] = record.exc_info[0].__name__
-            self.sink(orjson.dumps(doc) + b"\n")
+            self.sink(json.dumps(doc, ensure_ascii=True).encode("ascii") + b"\n")
         except Exception:  # noqa: BLE001 - logging must never fail the caller
             pass
 
