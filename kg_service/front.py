@@ -7,11 +7,14 @@ seconds (408 otherwise) and within ``KG_MAX_BODY_BYTES`` (413 otherwise); only a
 is given to a thread of the app's pool. A stalled upload then holds a coroutine, never a thread and
 never a slot of the query gate (`kg_service.limits.QueryGate`), so `/health` and queries keep flowing.
 
-It also refuses request targets longer than the effective URL limit with a problem+json 414 (the
-HTTP server itself refuses those above `SERVER_MAX_TARGET` with an empty 414 before any Python
-runs, so ours must answer below that), and it ends the worker process with ``os._exit`` when granian
-has stopped it (ASGI lifespan shutdown, after the in-flight answers are sent): a runaway query
-evaluation, which pyoxigraph cannot interrupt, must not hold the exit.
+It also refuses request targets (path and query string) longer than ``KG_MAX_URL_BYTES`` (at most
+`URL_LIMIT_CEILING`) with a logged problem+json 414: the HTTP server itself refuses targets above
+`SERVER_MAX_TARGET` with an empty, unlogged 414 before any Python runs, so ours must answer below
+that. A longer SPARQL query goes by POST (up to ``KG_MAX_QUERY_BYTES``).
+
+And it ends the worker process with ``os._exit`` when granian has stopped it (ASGI lifespan shutdown,
+after the in-flight answers are sent): a runaway query evaluation, which pyoxigraph cannot
+interrupt, must not hold the exit.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ import orjson
 #: the longest request target (path and query string) granian's HTTP/1 parser (hyper) accepts; a
 #: longer one is answered 414 with an empty body by the server itself, before any Python runs
 SERVER_MAX_TARGET = 65_534
+#: the highest our own limit (KG_MAX_URL_BYTES) may be: below the server's, so that a target just over
+#: our limit gets our problem+json 414 (logged) rather than the server's empty one
+URL_LIMIT_CEILING = 65_000
 #: most bytes of a refused (413) body read and dropped so the client sees the answer
 DRAIN_CAP = 16 * 1024 * 1024
 _NO_BODY = frozenset((b"GET", b"HEAD", b"OPTIONS", b"DELETE"))
@@ -42,12 +48,12 @@ class _Refused(Exception):
 
 
 def effective_url_limit(configured: int) -> int:
-    """Our request-target limit: the configured one, never above what the server itself accepts.
+    """Our request-target limit: the configured one, never above `URL_LIMIT_CEILING`.
 
     >>> effective_url_limit(200_000), effective_url_limit(1000)
-    (65534, 1000)
+    (65000, 1000)
     """
-    return max(1, min(int(configured), SERVER_MAX_TARGET))
+    return max(1, min(int(configured), URL_LIMIT_CEILING))
 
 
 class Front:
