@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import DISCLAIMER, negotiation, pathway
 from ..dataset import get_store
-from ..errors import ProblemError, problem
+from ..errors import ProblemError, problem, store_problem
 from ..named_queries import ParameterError, bindings_for
 from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
 from ..services import get_finder, get_queries
@@ -398,7 +398,7 @@ def pathway_picture():
     try:
         svg = pathway_svg(profile, code_label_map())
     except StoreError as e:
-        raise ProblemError(503, "Store unavailable", str(e), headers={"Retry-After": "5"})
+        raise store_problem(e) from None
     resp = Response(svg, mimetype="image/svg+xml")
     resp.set_etag(hashlib.sha256(svg.encode("utf-8")).hexdigest()[:32])
     resp.headers["Cache-Control"] = "no-cache"
@@ -574,14 +574,16 @@ def _headers(resp: Response) -> Response:
 @bp.errorhandler(StoreError)
 def _store_down(e: StoreError):
     """A page that cannot reach the graph: problem+json, like every other route, unless the client
-    prefers HTML (a browser's Accept names text/html), which gets the same 503 as a page. Ties and
+    prefers HTML (a browser's Accept names text/html), which gets the same status as a page. Ties and
     ``*/*`` go to problem+json."""
+    p = store_problem(e)  # the status every route gives this trouble (a query cut at its limit: 504)
     if not request.path.endswith(".svg") and _prefers_html(request.headers.get("Accept")):
-        resp = Response(render_template("ui/unavailable.html", detail=str(e), disclaimer=DISCLAIMER), 503)
-        resp.headers["Retry-After"] = "5"
+        resp = Response(render_template("ui/unavailable.html", detail=p.detail, timeout=p.status == 504,
+                                        disclaimer=DISCLAIMER), p.status)
+        resp.headers.update(p.headers)
         resp.headers["Vary"] = "Accept"
         return resp
-    return problem(503, "Store unavailable", str(e), kind="store-unavailable", headers={"Retry-After": "5", "Vary": "Accept"})
+    return problem(p.status, p.title, p.detail, kind=p.kind, headers={**p.headers, "Vary": "Accept"}, **p.extra)
 
 
 def _prefers_html(accept: str | None) -> bool:
