@@ -62,6 +62,7 @@ _TOKEN = re.compile(r"""
 """ % {"var": _VARNAME, "local": _LOCAL, "prefix": _PREFIX}, re.VERBOSE)
 _IRI = re.compile(r"<(?:[^<>\"{}|^`\\\x00-\x20]|%s)*>" % _UCHAR)
 _SERVICE = re.compile(r"service", re.IGNORECASE)
+_UNESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # what an update may not contain: SERVICE (a request to another server) or LOAD (a fetch of a URL)
 _NETWORK = re.compile(r"service|load", re.IGNORECASE)
@@ -330,7 +331,8 @@ def _opens_expression(stack, clause, prev, prev2) -> bool:
 def _resolve(kind: str, value: str, prefixes: dict, base: str | None) -> str | None:
     """The absolute IRI of a graph named in FROM (a relative IRI or a prefixed name)."""
     if kind == "iri":
-        return urljoin(base or "", value[1:-1]) if base else value[1:-1]
+        iri = _UNESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), value[1:-1])
+        return urljoin(base or "", iri) if base else iri
     prefix, _, local = value.partition(":")
     ns = prefixes.get(prefix)
     if ns is None:
