@@ -30,10 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import curator, headers, limits, request_log
     curator.init_app(app)      # /curator/*: only when KG_CURATOR_TOKEN is set
     limits.init_app(app)       # body/URL limits, the query gate of the served store
-    # WSGI layers, innermost first: the SPARQL cache (sparql.init_app), the rate limit, the log, headers
+    # WSGI layers, innermost first: the SPARQL cache (sparql.init_app), the headers (nosniff, HTML
+    # policies, the API's CORS, on every answer of the app), the rate limit, the log
+    headers.init_app(app)
     limits.wrap_rate_limit(app)
     request_log.init_app(app)
-    headers.init_app(app)      # outermost: nosniff, HTML policies, the API's CORS on every answer
     app.config["STARTED_AT"] = time.time()
     return app
 

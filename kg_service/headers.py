@@ -1,5 +1,6 @@
-"""Response headers every answer carries, set outermost (WSGI middleware) so that no path escapes them:
-cached SPARQL answers served before Flask, static files, errors, 413/414 included.
+"""Response headers every answer carries, set around the whole app (WSGI middleware) so that no path
+escapes them: cached SPARQL answers served before Flask, static files, errors, 413/414 included (the
+rate limit's 429 and the worker front's 408/413/414, answered outside the app, set nosniff themselves).
 
 - ``X-Content-Type-Options: nosniff`` on every response.
 - HTML without its own policy (``/api/docs``, error pages) gets `HTML_CSP`: nothing loads from

@@ -235,6 +235,7 @@ def _problem_wsgi(start_response, status: int, title: str, detail: str, *, kind:
     start_response("%d %s" % (status, title), [
         ("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
         ("Retry-After", str(retry_after)), ("Access-Control-Allow-Origin", "*"),
+        ("X-Content-Type-Options", "nosniff"),
         ("Access-Control-Expose-Headers", "Retry-After")])
     return [body]
 
