@@ -103,3 +103,22 @@ def test_a_slow_but_steady_upload_within_the_timeout_is_served(own_store):
         assert json.loads(raw.partition(b"\r\n\r\n")[2])["boolean"] is True
     finally:
         server.stop()
+
+
+def test_a_stalled_request_head_is_closed_after_the_read_timeout(own_store):
+    server = ServeProcess(own_store, env={"KG_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT)}, workers=2).start()
+    try:
+        heads = []
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            heads.append(s)
+        t0 = time.monotonic()
+        status, seconds, _body = timed_get(server.url + "/health")
+        assert status == 200 and seconds < ANSWER_BOUND
+        for s in heads:
+            assert s.recv(100) == b""  # the server closed it
+            s.close()
+        assert READ_TIMEOUT - 0.5 < time.monotonic() - t0 < READ_TIMEOUT + 5
+    finally:
+        server.stop()
