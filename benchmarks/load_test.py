@@ -26,7 +26,7 @@ Every one must answer 200; anything else (a 503 from the query gate, a 5xx, a re
 a failure. A keep-alive connection the server closed while idle (a worker being replaced after the
 pathological query was cut) is reopened and the request sent again, as HTTP clients do for idempotent
 requests; those retries are counted and reported. The pathological client sends a four-way cross
-product of the graph with itself, again and again; each is cut at KG_QUERY_TIMEOUT (503, expected)
+product of the graph with itself, again and again; each is cut at KG_QUERY_TIMEOUT (504, expected)
 and its worker replaced. Clients and server share the machine's cores, so latencies include the
 clients' own cost.
 

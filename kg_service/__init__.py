@@ -27,10 +27,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         module = _optional_blueprint(name)
         if module is not None:
             module.init_app(app)
-    from . import curator, limits, request_log
+    from . import curator, headers, limits, request_log
     curator.init_app(app)      # /curator/*: only when KG_CURATOR_TOKEN is set
     limits.init_app(app)       # body/URL limits, the query gate of the served store
-    # WSGI layers, innermost first: the SPARQL cache (sparql.init_app), the rate limit, the log
+    # WSGI layers, innermost first: the SPARQL cache (sparql.init_app), the headers (nosniff, HTML
+    # policies, the API's CORS, on every answer of the app), the rate limit, the log
+    headers.init_app(app)
     limits.wrap_rate_limit(app)
     request_log.init_app(app)
     app.config["STARTED_AT"] = time.time()

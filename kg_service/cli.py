@@ -105,7 +105,12 @@ def _check_store(args) -> int:
 def _probe_remote(url: str) -> None:
     """A remote store that is down at start is not fatal (the service answers 503 until it is back);
     say so on one line."""
+    import logging
+
     from .store import StoreError, open_store
+    quiet = logging.getLogger("kg_service.store")  # its retry warnings would repeat the line below
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         with open_store(url, read_only=True, timeout=5.0) as store:
             store.graph_version()
@@ -113,6 +118,8 @@ def _probe_remote(url: str) -> None:
         from .store.integrity import one_line
         print("warning: the store at %s does not answer (%s): serving 503 until it does"
               % (url, one_line(str(e))), file=sys.stderr)
+    finally:
+        quiet.setLevel(level)
 
 
 def _truthy(value) -> bool:

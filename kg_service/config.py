@@ -8,6 +8,10 @@ DEFAULTS = {
     "KG_QUERY_TIMEOUT": 10.0,
     # longest SPARQL query text accepted, bytes (GET URLs and POST bodies)
     "KG_MAX_QUERY_BYTES": 1_000_000,
+    # most terms, operators and keywords in one SPARQL query or update (rows of VALUES and DATA
+    # blocks not counted), 400 above it: pyoxigraph crashes on long flat constructs from ~2,600
+    # elements (benchmarks/crash_sizes.py); the largest shipped query has ~260 (SECURITY.md)
+    "KG_MAX_QUERY_COMPLEXITY": 2000,
     # most result rows returned by /sparql before the answer is cut and flagged
     "KG_RESULT_ROW_CAP": 100_000,
     # answers cached per graph version; 0 turns the cache off
@@ -30,8 +34,13 @@ DEFAULTS = {
     "KG_QUERY_NICE": 10,
     # largest request body accepted on any route, bytes (413 problem+json above it)
     "KG_MAX_BODY_BYTES": 4_000_000,
-    # longest URL query string accepted outside /sparql (which takes KG_MAX_QUERY_BYTES), bytes (414)
-    "KG_MAX_URL_BYTES": 65_536,
+    # longest request target (path and query string) on any route, bytes (414 problem+json above it);
+    # at most 65,000, below the HTTP server's own 65,534 (kg_service/front.py); longer SPARQL queries
+    # go by POST
+    "KG_MAX_URL_BYTES": 65_000,
+    # seconds a client has to send its request head and its whole body (408 otherwise); a stalled
+    # upload holds no request thread and no query slot meanwhile (kg_service/front.py)
+    "KG_REQUEST_READ_TIMEOUT": 10.0,
     # requests per second per client address (token bucket per worker); 0 turns the limit off
     "KG_RATE_LIMIT": 50.0,
     # requests a client may send at once above the rate

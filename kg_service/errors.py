@@ -40,6 +40,36 @@ def problem(status: int, title: str, detail: str = "", *, kind: str | None = Non
     return resp
 
 
+def query_timeout(seconds: float | None = None, detail: str = "") -> ProblemError:
+    """A query (or write) cut at its time limit, on every route: 504 with the problem type
+    `query-timeout` and no Retry-After, as the same request would run out of time again (503 and
+    Retry-After mean "busy now, retry": the concurrency gate and an unreachable store)."""
+    extra = {} if seconds is None else {"timeout_seconds": seconds}
+    return ProblemError(504, "Query timeout", detail or (
+        "The query did not finish within %s and was stopped; it would run out of time again. Narrow it "
+        "(more specific patterns, LIMIT), or query the release files offline."
+        % ("%g s" % seconds if seconds is not None else "its time limit")), kind="query-timeout", **extra)
+
+
+def store_problem(e: Exception) -> ProblemError:
+    """The one answer to each kind of store trouble, whatever the route: a busy worker (503 +
+    Retry-After), a query cut at its deadline (504, no Retry-After), a value that cannot be bound
+    (400), an unreachable or damaged store (503 + Retry-After)."""
+    from .limits import Overloaded
+    from .store import BindingError, QueryTimeout, StoreUnavailable
+    if isinstance(e, Overloaded):
+        return ProblemError(503, "Server busy", str(e), kind="overloaded", headers={"Retry-After": str(e.retry_after)})
+    if isinstance(e, QueryTimeout):
+        return query_timeout(detail="%s; narrow the request (it would run out of time again)." % e if str(e) else "")
+    if isinstance(e, BindingError):
+        return ProblemError(400, "Invalid parameters", "A value could not be bound: %s" % str(e)[:300],
+                            kind="invalid-parameters", errors={"parameters": str(e)[:300]})
+    retry = getattr(e, "retry_after", 5) if isinstance(e, StoreUnavailable) else 5
+    detail = str(e).splitlines()[0][:500] if str(e) else "the graph store cannot be reached now"
+    return ProblemError(503, "Store unavailable", detail, kind="store-unavailable",
+                        headers={"Retry-After": str(retry or 5)})
+
+
 def init_app(app: Flask) -> None:
     """Answer every error as problem+json; never a stack trace."""
 

@@ -1,6 +1,6 @@
 """Denial-of-service limits: a bound on store queries running at once, body and URL size limits, and an
 optional per-client rate limit. Every limit answers with problem+json and, where waiting helps, a
-``Retry-After``.
+``Retry-After`` (a query cut at its deadline is 504 without one: waiting does not help it).
 
 Where each one sits, so that cheap requests stay cheap:
 
@@ -27,6 +27,11 @@ import time
 from .store.base import StoreUnavailable
 
 _EXT = "amlkg_limits"
+#: stack of the threads created after start-up, the store's query evaluation threads and the curator's
+#: writer among them: pyoxigraph's recursion (and so the size of a query that crashes it) grows with the
+#: stack: a `!` chain crashes at ~9,500 on glibc's default 8 MiB thread, at ~75,000 on 64 MiB
+#: (benchmarks/crash_sizes.py). Only touched pages cost memory.
+EVALUATION_STACK_BYTES = 64 * 1024 * 1024
 #: routes never rate limited (monitoring must see a busy server)
 UNLIMITED_PATHS = frozenset(("/health",))
 
@@ -230,6 +235,7 @@ def _problem_wsgi(start_response, status: int, title: str, detail: str, *, kind:
     start_response("%d %s" % (status, title), [
         ("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
         ("Retry-After", str(retry_after)), ("Access-Control-Allow-Origin", "*"),
+        ("X-Content-Type-Options", "nosniff"),
         ("Access-Control-Expose-Headers", "Retry-After")])
     return [body]
 
@@ -252,8 +258,10 @@ def init_app(app) -> None:
 
     from .errors import ProblemError
 
+    _large_thread_stacks()
     max_body = int(app.config["KG_MAX_BODY_BYTES"])
-    max_url = int(app.config["KG_MAX_URL_BYTES"])
+    from .front import effective_url_limit
+    max_url = effective_url_limit(app.config["KG_MAX_URL_BYTES"])
     app.config["MAX_CONTENT_LENGTH"] = max_body  # bodies without a Content-Length, read as streams
     gate = QueryGate(int(app.config["KG_MAX_CONCURRENT_QUERIES"]), float(app.config["KG_QUERY_QUEUE_SECONDS"]),
                      int(app.config["KG_RETRY_AFTER"]), int(app.config["KG_QUERY_NICE"]))
@@ -295,37 +303,28 @@ def init_app(app) -> None:
                                max_url_bytes=max_url)
 
 
+def _large_thread_stacks() -> None:
+    """Threads started from now on (the first query starts the evaluation pool's) get
+    EVALUATION_STACK_BYTES of stack: a query that slips past the guard's complexity limit then still
+    has >20x the recursion room it needs (defence in depth, not the guard)."""
+    try:
+        if threading.stack_size() < EVALUATION_STACK_BYTES:
+            threading.stack_size(EVALUATION_STACK_BYTES)
+    except (ValueError, RuntimeError):  # a platform that cannot set it: the default stack stays
+        pass
+
+
 def _answer_store_errors(app) -> None:
-    """Store trouble on any route (a busy worker, a cut query, an unreachable or damaged store) is a
-    503 problem with Retry-After, never a 500. Blueprints may answer more precisely (the API says 504
-    for a cut query); these are the app-wide defaults."""
-    from .errors import problem
-    from .store import BindingError, QueryTimeout, StoreError
-
-    @app.errorhandler(Overloaded)
-    def _busy(e: Overloaded):
-        return problem(503, "Server busy", str(e), kind="overloaded", headers={"Retry-After": str(e.retry_after)})
-
-    @app.errorhandler(QueryTimeout)
-    def _timeout(e: QueryTimeout):
-        return problem(503, "Query timeout", "%s; narrow the request or try again later." % e,
-                       kind="query-timeout", headers={"Retry-After": "5"})
-
-    @app.errorhandler(StoreUnavailable)
-    def _unavailable(e: StoreUnavailable):
-        return problem(503, "Store unavailable", str(e) or "the graph store cannot be reached now",
-                       kind="store-unavailable", headers={"Retry-After": str(getattr(e, "retry_after", 5) or 5)})
-
-    @app.errorhandler(BindingError)
-    def _binding(e: BindingError):
-        # a value that cannot be one RDF term (kg_service.store.binding) is the client's mistake
-        return problem(400, "Invalid parameters", "A value could not be bound: %s" % str(e)[:300],
-                       kind="invalid-parameters", errors={"parameters": str(e)[:300]})
+    """Store trouble on any route is answered by `errors.store_problem`, never a 500: a busy worker or
+    an unreachable or damaged store is 503 with Retry-After, a query cut at its deadline 504 without
+    (the same query would run out of time again), a value that cannot be bound 400."""
+    from .errors import problem, store_problem
+    from .store import StoreError
 
     @app.errorhandler(StoreError)
     def _store(e: StoreError):
-        return problem(503, "Store unavailable", str(e).splitlines()[0][:500] if str(e) else "store error",
-                       kind="store-unavailable", headers={"Retry-After": "5"})
+        p = store_problem(e)
+        return problem(p.status, p.title, p.detail, kind=p.kind, headers=p.headers, **p.extra)
 
 
 def wrap_rate_limit(app) -> None:

@@ -17,10 +17,19 @@ draws one random key per start for all its workers when the setting is empty;
 ``stdout``, a file path (appended to), or ``off``. A line
 is written with one ``write()`` (atomic for lines under PIPE_BUF), and a failing log never fails a
 request. The cost is a few microseconds a request (measured in ``tests/security/test_request_log.py``).
+
+Everything else a process logs (granian, rdflib, Flask, Python ``warnings``) goes through
+`JsonLogHandler` on the root logger: one JSON record per log event (``"event":"log"``, the level, the
+logger's name, the message JSON-escaped and cut at `MAX_MESSAGE` characters, the exception's type),
+never a raw line, so no request value can forge a record. rdflib's term warnings (``… does not look
+like a valid URI``) are silenced: they only repeat a value our binder or parser refuses with a 400.
+With ``KG_REQUEST_LOG=off`` these records still go to stderr.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import secrets
 import sys
@@ -34,6 +43,10 @@ QUERY_HASH = "amlkg.query_hash"
 #: the environ key a route sets to say the answer came from the result cache
 CACHE = "amlkg.cache"
 MAX_PATH = 200
+#: characters of a library's log message kept in its record
+MAX_MESSAGE = 500
+#: loggers whose records only repeat, with the raw value, a request our own code refuses with a 400
+SILENCED_LOGGERS = ("rdflib.term",)
 
 
 def query_hash(text: str | bytes, key: bytes = b"") -> str:
@@ -98,7 +111,7 @@ class RequestLog:
         """Write the line (formatted by hand: a few microseconds, on every request)."""
         now = time.perf_counter()
         get = environ.get
-        path = get("PATH_INFO") or "/"
+        path = _wsgi_text(get("PATH_INFO") or "/")
         if len(path) > MAX_PATH:
             path = path[:MAX_PATH] + "…"
         method = get("REQUEST_METHOD") or "-"
@@ -116,10 +129,88 @@ class RequestLog:
 
 
 def _json(text: str) -> bytes:
-    """A JSON string literal; printable ASCII without quotes or backslashes (the usual path) as is."""
+    r"""A JSON string literal in ASCII: printable ASCII without quotes or backslashes (the usual path) as
+    is, anything else escaped, so that no value can end a line for any reader (U+0085 and U+2028 are
+    line breaks to some).
+
+    >>> _json("/sparql"), _json('a"\n\u2028\x85')
+    (b'"/sparql"', b'"a\\"\\n\\u2028\\u0085"')
+    """
     if text.isalnum() or (text.isascii() and text.isprintable() and '"' not in text and "\\" not in text):
         return b'"%s"' % text.encode("ascii")
-    return orjson.dumps(text)
+    return json.dumps(text, ensure_ascii=True).encode("ascii")
+
+
+def _wsgi_text(value: str) -> str:
+    r"""A WSGI environ string (bytes as latin-1) as the UTF-8 text the client sent.
+
+    >>> _wsgi_text("/caf\xc3\xa9"), _wsgi_text("/\xff")
+    ('/café', '/\ufffd')
+    """
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value
+
+
+class JsonLogHandler(logging.Handler):
+    r"""A logging handler writing each record as one JSON line (see the module's docstring).
+
+    >>> lines = []
+    >>> h = JsonLogHandler(sink=lines.append)
+    >>> h.emit(logging.makeLogRecord({"name": "rdflib", "levelno": 30, "levelname": "WARNING",
+    ...                               "msg": 'x\n{"event":"request"}'}))
+    >>> len(lines), lines[0].count(b"\n"), orjson.loads(lines[0])["message"]
+    (1, 1, 'x\n{"event":"request"}')
+    """
+
+    def __init__(self, where: str | None = None, sink=None):
+        super().__init__()
+        if sink is None:
+            where = where if where is not None else os.environ.get("KG_REQUEST_LOG", "stderr")
+            sink = open_sink(where) or open_sink("stderr")
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            try:
+                message = record.getMessage()
+            except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+                message = str(record.msg)
+            doc = {"event": "log", "t": round(record.created, 3), "level": record.levelname.lower(),
+                   "logger": record.name, "message": message[:MAX_MESSAGE], "pid": os.getpid()}
+            if record.exc_info and record.exc_info[0] is not None:
+                doc["exception"] = record.exc_info[0].__name__
+            self.sink(json.dumps(doc, ensure_ascii=True).encode("ascii") + b"\n")
+        except Exception:  # noqa: BLE001 - logging must never fail the caller
+            pass
+
+
+def json_log_config(level: str = "WARNING") -> dict:
+    """A `logging.config.dictConfig` mapping sending every logger (granian's too) to `JsonLogHandler`."""
+    handler = {"json": {"()": "kg_service.request_log.JsonLogHandler"}}
+    silenced = {name: {"level": "ERROR"} for name in SILENCED_LOGGERS}
+    return {"version": 1, "disable_existing_loggers": False, "handlers": handler,
+            "loggers": {"_granian": {"handlers": ["json"], "level": level, "propagate": False},
+                        "granian.access": {"handlers": ["json"], "level": level, "propagate": False},
+                        **silenced},
+            "root": {"handlers": ["json"], "level": level}}
+
+
+def route_library_logs(where: str | None = None) -> None:
+    """Send this process's log records and Python warnings through `JsonLogHandler` (once)."""
+    root = logging.getLogger()
+    if not any(isinstance(h, JsonLogHandler) for h in root.handlers):
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        root.addHandler(JsonLogHandler(where))
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
+    for name in SILENCED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.captureWarnings(True)
 
 
 def hash_key(app) -> bytes:
@@ -137,7 +228,17 @@ def init_app(app) -> None:
         where = "off"  # Flask test apps: quiet unless a log is asked for (another value, or the env)
     sink = open_sink(where)
     if sink is not None:
-        app.wsgi_app = RequestLog(app.wsgi_app, sink, key)
+        app.wsgi_app = writer = RequestLog(app.wsgi_app, sink, key)
+        app.extensions[_EXT + ".writer"] = writer
+    if not app.testing or "KG_REQUEST_LOG" in os.environ:
+        route_library_logs(where if sink is not None else "stderr")
+        from flask.logging import default_handler
+        app.logger.removeHandler(default_handler)  # the root's JSON handler takes the app's records
+
+
+def get_writer(app):
+    """The app's `RequestLog` (None when the log is off): the server's front logs its refusals with it."""
+    return app.extensions.get(_EXT + ".writer")
 
 
 def get_key(app=None) -> bytes:

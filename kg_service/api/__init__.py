@@ -9,24 +9,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from ..errors import ProblemError, problem
-from ..store import QueryTimeout, StoreError, StoreUnavailable
+from ..errors import ProblemError, problem, store_problem
+from ..store import StoreError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _unavailable(e: StoreUnavailable):
-    retry = str(getattr(e, "retry_after", 5) or 5)
-    return problem(503, "Store unavailable", str(e) or "the graph store cannot be reached now",
-                   headers={"Retry-After": retry})
-
-
-def _timeout(e: QueryTimeout):
-    return problem(504, "Query timeout", str(e) or "the query ran past its time limit", kind="query-timeout")
-
-
 def _store_error(e: StoreError):
-    return problem(503, "Store unavailable", str(e), headers={"Retry-After": "5"})
+    p = store_problem(e)
+    return problem(p.status, p.title, p.detail, kind=p.kind, headers=p.headers, **p.extra)
 
 
 def _problem(e: ProblemError):
@@ -34,9 +25,8 @@ def _problem(e: ProblemError):
 
 
 def answer_errors(blueprint: Blueprint) -> Blueprint:
-    """Store failures as 503 (with Retry-After) or 504, and raised problems, for a blueprint's routes."""
-    blueprint.register_error_handler(StoreUnavailable, _unavailable)
-    blueprint.register_error_handler(QueryTimeout, _timeout)
+    """Store failures (errors.store_problem: 503 with Retry-After, or 504 for a query cut at its time
+    limit) and raised problems, for a blueprint's routes."""
     blueprint.register_error_handler(StoreError, _store_error)
     blueprint.register_error_handler(ProblemError, _problem)
     return blueprint

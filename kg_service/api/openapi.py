@@ -284,9 +284,12 @@ RESPONSES = {
     "UnsupportedMediaType": {"description": "The body is not application/json", "content": _PROBLEM_CONTENT},
     "Unprocessable": {"description": "The question cannot be read into a profile; `hint` says what to add",
                       "content": _PROBLEM_CONTENT},
-    "Unavailable": {"description": "The store cannot be reached now",
+    "Unavailable": {"description": "The server is busy (problem type `overloaded`) or the store cannot be reached "
+                                   "now (`store-unavailable`): retry after Retry-After",
                     "headers": {"Retry-After": {"schema": {"type": "string"}}}, "content": _PROBLEM_CONTENT},
-    "Timeout": {"description": "The query ran past its time limit", "content": _PROBLEM_CONTENT},
+    "Timeout": {"description": "The query ran past its time limit and was stopped (problem type `query-timeout`, "
+                               "the same on /sparql and the pages); no Retry-After: the same request would run "
+                               "out of time again", "content": _PROBLEM_CONTENT},
 }
 
 

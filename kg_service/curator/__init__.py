@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         "location": str(app.config["KG_STORE"]),
         "max_bytes": int(app.config.get("KG_CURATOR_MAX_BYTES") or 1_000_000),
         "timeout": float(app.config.get("KG_QUERY_TIMEOUT") or 10.0),
+        "max_complexity": int(app.config.get("KG_MAX_QUERY_COMPLEXITY") or 2000),
     }
     app.register_blueprint(bp)
 

@@ -19,8 +19,8 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from ..dataset import get_store, recycle_worker
-from ..errors import ProblemError
-from ..sparql.guard import MAX_NESTING, inspect_update
+from ..errors import ProblemError, query_timeout
+from ..sparql.guard import check_graph_iris, inspect_update, refuse_if_too_complex
 from ..store import QueryTimeout, StoreError
 from . import storage
 from .storage import CURATOR_GRAPH, CuratorError
@@ -73,7 +73,8 @@ def _write(change, operation: str, what: str) -> Response:
         raise ProblemError(e.status, e.title, e.detail, kind=e.kind) from None
     except QueryTimeout as e:
         recycle_worker()  # the abandoned write may still be running on its thread
-        raise ProblemError(503, "Write timeout", str(e), kind="write-timeout", headers={"Retry-After": "5"}) from None
+        raise query_timeout(settings["timeout"], "%s; nothing was changed. Narrow the update's WHERE "
+                            "clause (it would run out of time again)." % e) from None
     try:
         get_store().refresh()  # this worker serves its own write at once; others within KG_REFRESH_INTERVAL
     except (StoreError, AttributeError):
@@ -110,14 +111,13 @@ def update():
         raise ProblemError(403, "LOAD and SERVICE not allowed",
                            "Curator updates cannot fetch anything: LOAD and SERVICE are refused. Send the "
                            "triples themselves (INSERT DATA, or PUT /curator/graph).", kind="network-refused")
-    if info.depth > MAX_NESTING:
-        raise ProblemError(400, "Update nested too deeply", "At most %d nested brackets." % MAX_NESTING,
-                           kind="query-too-deep")
+    refuse_if_too_complex(info, current_app.extensions[_EXT]["max_complexity"], "update")
     return _write(storage.sparql_update(text), "update", text)
 
 
 def _check_graph_param() -> None:
     graphs = request.args.getlist("graph")
+    check_graph_iris(graphs, "graph")  # not an IRI at all: 400, like every dataset IRI
     if "default" in request.args or any(g != CURATOR_GRAPH for g in graphs):
         raise ProblemError(403, "Graph not writable", "Curators write only the graph <%s>." % CURATOR_GRAPH,
                            kind="write-outside-curator-graph")

@@ -1,7 +1,7 @@
 """The SPARQL 1.1 Protocol endpoint at /sparql: a blueprint, mountable on any Flask app.
 
 `init_app(app)` registers it with the endpoint's limits read from the config (KG_QUERY_TIMEOUT,
-KG_MAX_QUERY_BYTES, KG_RESULT_ROW_CAP) and the shared answer cache (KG_CACHE_ENTRIES).
+KG_MAX_QUERY_BYTES, KG_RESULT_ROW_CAP, KG_MAX_QUERY_COMPLEXITY) and the shared answer cache (KG_CACHE_ENTRIES).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         max_query_bytes=int(app.config["KG_MAX_QUERY_BYTES"]),
         row_cap=int(app.config["KG_RESULT_ROW_CAP"]),
         timeout=float(app.config["KG_QUERY_TIMEOUT"]),
+        max_complexity=int(app.config["KG_MAX_QUERY_COMPLEXITY"]),
     )
     answers = cache.init_app(app)
     app.register_blueprint(bp)

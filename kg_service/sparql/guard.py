@@ -8,12 +8,21 @@ grammar's exact character classes), and refuses the query if ``service`` appears
 remains. The one context-dependent token is ``<`` (an IRI, or less-than inside an expression); the
 lexer follows the grammar's bracket contexts to tell them apart.
 
-The guard also measures bracket nesting: pyoxigraph's parser overflows its stack (killing the
-process) at a few thousand nested braces, and takes exponential time on nested collections and
-blank-node brackets, so queries nested deeper than `MAX_NESTING` are refused before they reach it.
+The guard also measures how big a structure the engine would recurse on. pyoxigraph's parser and
+evaluator recurse once per nested bracket AND once per element of long flat constructs (a chain of
+``!``/``&&``/``+``, sibling OPTIONALs, FILTERs, BINDs, triple patterns, UNION branches …): past a
+few thousand (benchmarks/crash_sizes.py measures each class) the thread's stack overflows and the
+process dies, which no timeout can catch. So, whatever the construct, the query's *complexity* (its
+count of significant tokens, leaving out the rows of VALUES and INSERT/DELETE DATA blocks, which the
+engine reads as flat lists; a token inside a collection or path group counts 3, as a collection's
+element becomes a blank node and two triple patterns) is bounded by a setting (KG_MAX_QUERY_COMPLEXITY), brackets may nest at
+most `MAX_NESTING` deep (nested collections and blank-node brackets also cost exponential time), and
+one property path may have at most `MAX_PATH_LENGTH` operators (``/``, ``|``, ``^``: parsing a path
+costs time cubic in its length). A token count bounds every construct at once, seen or not: each
+element of a construct is at least one token.
 
-A query whose text contains neither "service" nor "from" and few brackets (the common case) is
-not lexed at all.
+A query whose text is short, and contains neither "service" nor "from" and few brackets and path
+characters (the common case) is not lexed at all.
 """
 from __future__ import annotations
 
@@ -21,6 +30,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+import pyoxigraph
+
+from ..errors import ProblemError
 from ..negotiation import query_form
 
 # -- the grammar's character classes (SPARQL 1.1 Query, section 19.8) -------------------------------
@@ -50,10 +62,19 @@ _TOKEN = re.compile(r"""
 """ % {"var": _VARNAME, "local": _LOCAL, "prefix": _PREFIX}, re.VERBOSE)
 _IRI = re.compile(r"<(?:[^<>\"{}|^`\\\x00-\x20]|%s)*>" % _UCHAR)
 _SERVICE = re.compile(r"service", re.IGNORECASE)
+_UNESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # what an update may not contain: SERVICE (a request to another server) or LOAD (a fetch of a URL)
 _NETWORK = re.compile(r"service|load", re.IGNORECASE)
 #: deepest bracket nesting accepted (pyoxigraph parses 64 nested collections in ~0.2 s)
 MAX_NESTING = 64
+#: most operators in one property path (a 64-step path parses in ~0.02 s, 256 steps in ~1.3 s)
+MAX_PATH_LENGTH = 64
+#: default most significant tokens in a query (KG_MAX_QUERY_COMPLEXITY): the smallest measured crash
+#: is ~6,600 elements (benchmarks/crash_sizes.py); the largest shipped query is ~700 tokens
+DEFAULT_MAX_COMPLEXITY = 2000
+_PATH_OPERATORS = frozenset("/|^")
+_PATH_ENDS = frozenset(".;,{}[]")
 
 # tokens after which a `<` inside an expression starts a term (an IRI), not the less-than operator
 _OPERATORS = frozenset("(,=!<>&|+-*/^")
@@ -70,6 +91,8 @@ class QueryInfo:
     from_named: tuple[str, ...] = ()
     service: bool = False
     depth: int = 0
+    complexity: int = 0
+    path_length: int = 0
 
     @property
     def has_dataset(self) -> bool:
@@ -77,14 +100,15 @@ class QueryInfo:
         return bool(self.from_graphs or self.from_named)
 
 
-def inspect_query(text: str, base: str | None = None) -> QueryInfo:
+def inspect_query(text: str, base: str | None = None, *,
+                  max_complexity: int = DEFAULT_MAX_COMPLEXITY) -> QueryInfo:
     """Form, FROM / FROM NAMED graphs (as absolute IRIs) and SERVICE use of a query.
 
     >>> inspect_query("SELECT * WHERE { ?s ?p ?o }")
-    QueryInfo(form='SELECT', from_graphs=(), from_named=(), service=False, depth=0)
+    QueryInfo(form='SELECT', from_graphs=(), from_named=(), service=False, depth=0, complexity=0, path_length=0)
     >>> q = "PREFIX g: <https://w3id.org/amlkg/graph/> SELECT * FROM g:acs FROM NAMED <meta> { ?s ?p ?o }"
     >>> inspect_query(q, base="https://w3id.org/amlkg/graph/")
-    QueryInfo(form='SELECT', from_graphs=('https://w3id.org/amlkg/graph/acs',), from_named=('https://w3id.org/amlkg/graph/meta',), service=False, depth=0)
+    QueryInfo(form='SELECT', from_graphs=('https://w3id.org/amlkg/graph/acs',), from_named=('https://w3id.org/amlkg/graph/meta',), service=False, depth=0, complexity=0, path_length=0)
     >>> inspect_query("SELECT * { ?s ?p ?o.SERVICE <http://127.0.0.1:9/> {} }").service
     True
     >>> inspect_query('SELECT * { ?s ?p "SERVICE" ; <http://x/service> ?service } # SERVICE').service
@@ -94,15 +118,26 @@ def inspect_query(text: str, base: str | None = None) -> QueryInfo:
     >>> inspect_query("SELECT * WHERE " + "{" * 100 + "}" * 100).depth
     100
 
-    `depth` is measured only when the text holds more than MAX_NESTING brackets (else it is 0).
+    >>> inspect_query("ASK { FILTER(" + "!" * 3000 + "true) }").complexity
+    3007
+    >>> inspect_query("ASK { ?s " + "/".join(["<p>"] * 100) + " ?o }").path_length
+    99
+
+    `depth`, `complexity` and `path_length` are measured only when the text could exceed their
+    limits (more than MAX_NESTING brackets, more than `max_complexity` non-space characters (a third
+    of that with parentheses), more than MAX_PATH_LENGTH path characters); else they are 0.
     """
     form = query_form(text)
     lowered = text.lower()  # `in` on a lowered copy is ~50x faster than a case-insensitive regex
-    want_service = "service" in lowered
-    want_depth = text.count("{") + text.count("(") + text.count("[") > MAX_NESTING
-    if not want_service and not want_depth and "from" not in lowered:
+    # an upper bound of the complexity, cheaply: every token holds a non-space character, and counts
+    # at most 3 (inside parentheses)
+    solid = len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
+    full = ("service" in lowered or solid * (3 if "(" in text else 1) > max_complexity
+            or text.count("{") + text.count("(") + text.count("[") > MAX_NESTING
+            or text.count("/") + text.count("|") + text.count("^") > MAX_PATH_LENGTH)
+    if not full and "from" not in lowered:
         return QueryInfo(form)
-    return _scan(text, form, base, full=want_service or want_depth)
+    return _scan(text, form, base, full=full)
 
 
 def inspect_update(text: str) -> QueryInfo:
@@ -116,6 +151,8 @@ def inspect_update(text: str) -> QueryInfo:
     True
     >>> inspect_update("INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <http://x/> { ?s ?p ?o } }").service
     True
+    >>> inspect_update("INSERT DATA { GRAPH <urn:g> { %s } }" % " ".join("<urn:a> <urn:p> %d ." % i for i in range(500))).complexity
+    3
     """
     return _scan(text, query_form(text), None, full=True, words=_NETWORK)
 
@@ -132,6 +169,10 @@ def _scan(text: str, form: str | None, base: str | None, *, full: bool, words: r
     top_braces = 0
     depth = 0
     service = False
+    count = 0                      # significant tokens outside data blocks
+    data_opens = False             # after VALUES or INSERT/DELETE DATA: the next `{` opens rows of data
+    data_level = 0                 # while len(stack) >= data_level > 0, tokens are data (not counted)
+    path = longest_path = 0        # operators of the current property path, and of the longest
     pos, end = 0, len(text)
     match = _TOKEN.match
     while pos < end:
@@ -141,6 +182,9 @@ def _scan(text: str, form: str | None, base: str | None, *, full: bool, words: r
         pos = m.end()
         if kind == "ws" or kind == "comment":
             continue
+        if not data_level:
+            # a collection's element stands for a blank node and two triple patterns: it counts 3
+            count += 3 if stack and stack[-1] == "list" else 1
         if kind == "lt":
             operator = bool(stack) and stack[-1] == "expr" and prev is not None and _ends_operand(prev)
             iri = None if operator else _IRI.match(text, m.start())
@@ -162,6 +206,9 @@ def _scan(text: str, form: str | None, base: str | None, *, full: bool, words: r
                 pending = "named" if upper == "FROMNAMED" else "default"
             elif upper == "NAMED" and pending == "default":
                 pending = "named"
+            if upper == "VALUES" or (upper == "DATA" and prev is not None and prev[0] == "word"
+                                     and prev[1].upper() in ("INSERT", "DELETE")):
+                data_opens = True
             if upper == "SELECT":
                 clause = "projection"
             elif upper == "BY" or upper == "HAVING":
@@ -184,6 +231,14 @@ def _scan(text: str, form: str | None, base: str | None, *, full: bool, words: r
                         and prev2[1].upper() == "PREFIX":
                     prefixes[prev[1].split(":", 1)[0]] = urljoin(base or "", value[1:-1])
         elif kind == "punct":
+            if value in _PATH_OPERATORS and (not stack or stack[-1] != "expr") and not (
+                    value == "^" and prev is not None and (prev[0] == "str" or (
+                        prev == ("punct", "^") and prev2 is not None and prev2[0] == "str"))):
+                path += 1  # a property path operator (not division, `||`, or a literal's `^^`)
+                if path > longest_path:
+                    longest_path = path
+            elif value in _PATH_ENDS:
+                path = 0
             if value == "(":
                 stack.append("expr" if _opens_expression(stack, clause, prev, prev2) else "list")
                 depth = max(depth, len(stack))
@@ -195,13 +250,55 @@ def _scan(text: str, form: str | None, base: str | None, *, full: bool, words: r
                 stack.append(value)
                 depth = max(depth, len(stack))
                 clause = None
+                if data_opens and value == "{":
+                    data_opens = False
+                    if not data_level:
+                        data_level = len(stack)
             elif value == ")" or value == "]" or value == "}":
                 if stack:
                     stack.pop()
+                if len(stack) < data_level:
+                    data_level = 0
                 if value == "}":
                     clause = None
         prev2, prev = prev, (kind, value)
-    return QueryInfo(form, tuple(from_graphs), tuple(from_named), service, depth)
+    if not full:  # stopped early: too short to exceed the limits, and not measured
+        count = longest_path = 0
+    return QueryInfo(form, tuple(from_graphs), tuple(from_named), service, depth, count, longest_path)
+
+
+def complexity(text: str) -> int:
+    """The complexity measure of a query or update text (significant tokens outside data blocks).
+
+    >>> complexity("ASK { FILTER(" + " && ".join(["true"] * 10) + ") }")
+    34
+    """
+    return _scan(text, query_form(text), None, full=True).complexity
+
+
+def refuse_if_too_complex(info: QueryInfo, max_complexity: int, what: str = "query") -> None:
+    """Raise the 400 problem naming the limit a query (or update) exceeds, if any: nesting depth,
+    property-path length, or complexity (KG_MAX_QUERY_COMPLEXITY)."""
+    if info.depth > MAX_NESTING:
+        raise ProblemError(400, "%s nested too deeply" % what.capitalize(),
+                           "The %s nests brackets %d levels deep; at most %d are accepted."
+                           % (what, info.depth, MAX_NESTING), kind="query-too-deep",
+                           limit="nesting depth", max=MAX_NESTING, measured=info.depth)
+    if info.path_length > MAX_PATH_LENGTH:
+        raise ProblemError(400, "%s too complex" % what.capitalize(),
+                           "A property path of the %s has %d operators (/, |, ^); at most %d are accepted "
+                           "in one path." % (what, info.path_length, MAX_PATH_LENGTH),
+                           kind="query-too-complex", limit="property path length",
+                           max=MAX_PATH_LENGTH, measured=info.path_length)
+    if info.complexity > max_complexity:
+        raise ProblemError(400, "%s too complex" % what.capitalize(),
+                           "The %s has %d terms, operators and keywords (not counting the rows of VALUES "
+                           "and DATA blocks); at most %d are accepted (KG_MAX_QUERY_COMPLEXITY): the engine "
+                           "recurses on long operator chains and long lists of patterns, and too long a "
+                           "list would crash it. Split the %s, or move long lists of values into VALUES."
+                           % (what, info.complexity, max_complexity, what),
+                           kind="query-too-complex", limit="KG_MAX_QUERY_COMPLEXITY",
+                           max=max_complexity, measured=info.complexity)
 
 
 def _ends_operand(tok) -> bool:
@@ -237,9 +334,33 @@ def _opens_expression(stack, clause, prev, prev2) -> bool:
 def _resolve(kind: str, value: str, prefixes: dict, base: str | None) -> str | None:
     """The absolute IRI of a graph named in FROM (a relative IRI or a prefixed name)."""
     if kind == "iri":
-        return urljoin(base or "", value[1:-1]) if base else value[1:-1]
+        iri = _UNESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), value[1:-1])
+        return urljoin(base or "", iri) if base else iri
     prefix, _, local = value.partition(":")
     ns = prefixes.get(prefix)
     if ns is None:
         return None
     return ns + re.sub(r"\\(.)", r"\1", local)
+
+
+def check_graph_iris(iris, where: str) -> None:
+    """Refuse (400 `invalid-graph-iri`) a dataset graph IRI the SPARQL parser would not take as an
+    absolute IRI (RFC 3987: a bad percent-escape, a control character U+007F-U+009F, a noncharacter,
+    a private-use code point outside the query part, a space …); `where` names where it came from
+    (FROM, FROM NAMED, default-graph-uri, named-graph-uri, graph).
+
+    >>> check_graph_iris(["http://x/%"], "FROM")
+    Traceback (most recent call last):
+    ...
+    kg_service.errors.ProblemError: FROM: 'http://x/%' is not an absolute IRI (Invalid IRI percent encoding '%')
+    """
+    for iri in iris:
+        try:
+            pyoxigraph.NamedNode(iri)
+            reason = None if _SCHEME.match(iri) else "no scheme"
+        except ValueError as e:
+            reason = str(e)[:100]
+        if reason is not None:
+            raise ProblemError(400, "Invalid graph IRI", "%s: %s is not an absolute IRI (%s)"
+                               % (where, ascii(iri[:200]) + ("..." if len(iri) > 200 else ""), reason),
+                               kind="invalid-graph-iri", parameter=where)

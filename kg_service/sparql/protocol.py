@@ -6,7 +6,8 @@ or the service description (everything else).
 
 Safety, in request order: size limits (414/413) before anything is parsed; updates refused (403);
 the query inspected by `guard` (SERVICE refused, nesting bounded); dataset IRIs resolved against
-this store only; the store's deadline cuts runaway queries (503, and the worker is recycled);
+this store only; the store's deadline cuts runaway queries (504 query-timeout, and the worker is
+recycled);
 answers capped at KG_RESULT_ROW_CAP rows. Answers are cached per graph version.
 """
 from __future__ import annotations
@@ -21,11 +22,10 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from .. import negotiation as n
 from ..cache import get_cache
 from ..dataset import get_store
-from ..errors import ProblemError, problem
-from ..limits import Overloaded
+from ..errors import ProblemError, problem, query_timeout, store_problem
 from ..request_log import CACHE, QUERY_HASH, query_hash
 from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
-from .guard import MAX_NESTING, inspect_query
+from .guard import DEFAULT_MAX_COMPLEXITY, check_graph_iris, inspect_query, refuse_if_too_complex
 from .rowcap import cap_rows
 
 bp = Blueprint("sparql", __name__, url_prefix="/sparql", static_folder="static",
@@ -37,7 +37,6 @@ UPDATE = "application/sparql-update"
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers",
          "X-AMLKG-Truncated, X-AMLKG-Row-Cap, X-AMLKG-Warning, X-AMLKG-Cache, Retry-After"))
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]*$")
 _CONTENT_TYPES = {}  # media type -> Content-Type header value
 
 
@@ -56,6 +55,7 @@ class Limits:
     max_query_bytes: int
     row_cap: int
     timeout: float
+    max_complexity: int = DEFAULT_MAX_COMPLEXITY
 
     @property
     def max_raw(self) -> int:
@@ -139,7 +139,8 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
     qhash = environ[QUERY_HASH] = query_hash(query, current_app.extensions.get("amlkg_request_log", b""))
     environ[CACHE] = "miss"
 
-    info = inspect_query(query, base)
+    lim = limits()
+    info = inspect_query(query, base, max_complexity=lim.max_complexity)
     if n.is_update(info.form):
         raise _update_refused()
     if info.service:
@@ -147,10 +148,7 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
                            "This endpoint does not make requests to other services: queries using "
                            "SERVICE (federated query) are refused. Run the federated part against the "
                            "other endpoint, or load its data locally.", kind="service-refused")
-    if info.depth > MAX_NESTING:
-        raise ProblemError(400, "Query nested too deeply",
-                           "The query nests brackets %d levels deep; at most %d are accepted."
-                           % (info.depth, MAX_NESTING), kind="query-too-deep")
+    refuse_if_too_complex(info, lim.max_complexity)
     media_type = _choose(info.form, accept, fmt)
     if media_type == n.HTML:
         if not pages:
@@ -158,6 +156,11 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
         from .pages import query_page
         return query_page(query, autorun=True)
 
+    # every dataset IRI is checked as the parser checks an IRI, wherever it came from (else 400)
+    check_graph_iris(default, "default-graph-uri")
+    check_graph_iris(named, "named-graph-uri")
+    check_graph_iris(info.from_graphs, "FROM")
+    check_graph_iris(info.from_named, "FROM NAMED")
     if default or named:  # the protocol's dataset replaces the query's own (SPARQL 1.1 Protocol 2.1.4)
         default_graphs, named_graphs = list(default), list(named)
     elif info.has_dataset:
@@ -166,29 +169,21 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
         default_graphs = named_graphs = None
     headers = [("Vary", "Accept")]
     if default_graphs is not None:
-        _check_iris(default_graphs + named_graphs)
         unknown = [g for g in default_graphs + named_graphs if g not in _known_graphs(store, version)]
         if unknown:
-            headers.append(("X-AMLKG-Warning", "%d dataset graph(s) not held by this store were taken "
-                            "as empty (never fetched): %s" % (len(unknown), " ".join(
-                                "<%s>" % quote(g, safe=":/#?&=;@+,~!$*'()[]%") for g in unknown[:3]))))
-    lim = limits()
+            headers.append(("X-AMLKG-Warning", header_value(
+                "%d dataset graph(s) not held by this store were taken as empty (never fetched): %s"
+                % (len(unknown), " ".join("<%s>" % quote(g[:MAX_HEADER_BYTES], safe=":/#?&=;@+,~!$*'()[]%")
+                                          for g in unknown[:3])))))
     try:
         body = store.raw(query, media_type, default_graphs=default_graphs, named_graphs=named_graphs,
                          base_iri=base)
     except QuerySyntaxError as e:
         raise _syntax_problem(e)
-    except Overloaded as e:
-        raise ProblemError(503, "Server busy", str(e), kind="overloaded",
-                           headers={"Retry-After": str(e.retry_after)})
     except QueryTimeout:
-        raise ProblemError(503, "Query timeout",
-                           "The query did not finish within %g s and was stopped. Narrow it (more "
-                           "specific patterns, LIMIT), or query the release files offline." % lim.timeout,
-                           kind="query-timeout", headers={"Retry-After": "5"}, timeout_seconds=lim.timeout)
-    except StoreUnavailable as e:
-        raise ProblemError(503, "Store unavailable", str(e), kind="store-unavailable",
-                           headers={"Retry-After": str(getattr(e, "retry_after", 5))})
+        raise query_timeout(lim.timeout)
+    except StoreUnavailable as e:  # Overloaded (the concurrency gate) included
+        raise store_problem(e)
     except RuntimeError as e:  # pyoxigraph's evaluation errors (an unsupported function), or RocksDB's
         message = " ".join(str(e).split())[:300]
         if message.startswith(("IO error", "Corruption", "Resource busy")):
@@ -330,11 +325,21 @@ def _syntax_problem(e: QuerySyntaxError) -> ProblemError:
     return ProblemError(400, "Query syntax error", detail, kind="query-syntax", **extra)
 
 
-def _check_iris(iris) -> None:
-    for iri in iris:
-        if not _ABSOLUTE_IRI.match(iri):
-            raise ProblemError(400, "Invalid graph IRI", "Dataset graph %r is not an absolute IRI." % iri[:200],
-                               kind="invalid-graph-iri")
+#: longest header value built from request input (a longer one is cut and ends with CUT_MARK)
+MAX_HEADER_BYTES = 300
+CUT_MARK = " ...[cut]"
+
+
+def header_value(text: str, limit: int = MAX_HEADER_BYTES) -> str:
+    """`text` (ASCII) bounded to `limit` bytes for a response header; a cut one ends with CUT_MARK,
+    so a client sees that it was cut (a 900 KB header is refused by most clients).
+
+    >>> header_value("x" * 1000).endswith(CUT_MARK), len(header_value("x" * 1000)), header_value("short")
+    (True, 300, 'short')
+    """
+    if len(text) <= limit:
+        return text
+    return text[:limit - len(CUT_MARK)] + CUT_MARK
 
 
 _KNOWN: dict = {}
@@ -454,8 +459,24 @@ def _preflight() -> Response:
     """CORS preflight: any origin may GET/POST queries with the protocol's headers."""
     resp = Response(status=204)
     resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    resp.headers["Access-Control-Allow-Headers"] = (
-        request.headers.get("Access-Control-Request-Headers") or "Accept, Content-Type")[:500]
+    resp.headers["Access-Control-Allow-Headers"] = _allowed_headers(request.headers.get("Access-Control-Request-Headers"))
     resp.headers["Access-Control-Max-Age"] = "86400"
     resp.headers["Allow"] = "GET, POST, OPTIONS"
     return resp
+
+
+def _allowed_headers(asked: str | None) -> str:
+    """The preflight's Access-Control-Allow-Headers: the header names asked for, echoed (a list of
+    names, bounded to MAX_HEADER_BYTES: a longer list is cut after its last whole name, since a
+    marker would be read as one more name).
+
+    >>> _allowed_headers(None), _allowed_headers("Accept, X-Mine")
+    ('Accept, Content-Type', 'Accept, X-Mine')
+    >>> long = _allowed_headers(", ".join("X-H%d" % i for i in range(200))); len(long) <= 300, long.endswith("X-H")
+    (True, False)
+    """
+    if not asked:
+        return "Accept, Content-Type"
+    if len(asked) <= MAX_HEADER_BYTES:
+        return asked
+    return asked[:MAX_HEADER_BYTES].rsplit(",", 1)[0]

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import DISCLAIMER, negotiation, pathway
 from ..dataset import get_store
-from ..errors import ProblemError, problem
+from ..errors import ProblemError, problem, store_problem
 from ..named_queries import ParameterError, bindings_for
 from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
 from ..services import get_finder, get_queries
@@ -50,6 +50,24 @@ def entity_id(iri: str) -> str | None:
 def entity_url(iri: str) -> str | None:
     local = entity_id(str(iri))
     return url_for("ui.entity", entity=local) if local else None
+
+
+def web_link(iri: str) -> str | None:
+    """`iri` when a browser may follow it as a link: an absolute http(s) IRI and nothing else (a
+    curator could insert ``javascript:``, ``data:`` or ``file:`` IRIs; those are shown, never linked).
+
+    >>> [web_link(i) for i in ("https://example.org/a", "HTTP://x.org", "javascript:alert(1)",
+    ...                        "java\tscript:x", "data:text/html,x", "urn:x", "https:no-host", " https://x.org")]
+    ['https://example.org/a', 'HTTP://x.org', None, None, None, None, None, None]
+    """
+    from urllib.parse import urlsplit
+    if not iri or any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in iri):
+        return None
+    try:
+        parts = urlsplit(iri)
+    except ValueError:
+        return None
+    return iri if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def compact(iri: str) -> str:
@@ -251,7 +269,7 @@ def _cards(answer: dict) -> list[dict]:
         card["passage"] = facts.passages.get(opt["recommendation"])
         card["colour"] = facts.colours.get(opt["strength"], ("#eee", "#555"))
         card["sparql_url"] = sparql_url(recommendation_query(opt["recommendation"]))
-        card["xref_links"] = [(k, v, iri) for iri in opt["therapy"].get("xref_iris", [])
+        card["xref_links"] = [(k, v, iri) for iri in opt["therapy"].get("xref_iris", []) if web_link(iri)
                               for k, v in xref_keys([iri]).items()]
         cards.append(card)
     return cards
@@ -380,7 +398,7 @@ def pathway_picture():
     try:
         svg = pathway_svg(profile, code_label_map())
     except StoreError as e:
-        raise ProblemError(503, "Store unavailable", str(e), headers={"Retry-After": "5"})
+        raise store_problem(e) from None
     resp = Response(svg, mimetype="image/svg+xml")
     resp.set_etag(hashlib.sha256(svg.encode("utf-8")).hexdigest()[:32])
     resp.headers["Cache-Control"] = "no-cache"
@@ -458,7 +476,7 @@ def entity_context(iri: URIRef) -> dict:
     xrefs = []
     for x in xref_iris:
         keys = xref_keys([x])
-        xrefs.append({"iri": x, "label": ", ".join("%s %s" % kv for kv in keys.items()) or x})
+        xrefs.append({"iri": x, "url": web_link(x), "label": ", ".join("%s %s" % kv for kv in keys.items()) or x})
     db_xrefs = values("http://www.geneontology.org/formats/oboInOwl#hasDbXref")
     definitions = values(SKOS + "definition") + values(RDFS + "comment")
     rec_rows = store.select(ui_query("entity-recommendations"), {"entity": iri})
@@ -490,7 +508,7 @@ def entity_context(iri: URIRef) -> dict:
             "property_iri": str(r["property"]),
             "value": str(r.get("valueLabel") or (compact(str(value)) if is_iri else str(value))),
             "value_iri": str(value) if is_iri else None,
-            "url": (entity_url(str(value)) or str(value)) if is_iri else None,
+            "url": (entity_url(str(value)) or web_link(str(value))) if is_iri else None,
         })
     recommendation = None
     if any(t["iri"] == BASE + "Recommendation" for t in kinds):
@@ -555,9 +573,26 @@ def _headers(resp: Response) -> Response:
 
 @bp.errorhandler(StoreError)
 def _store_down(e: StoreError):
-    """A page that cannot reach the graph says so in HTML (the JSON areas answer problem+json)."""
-    if request.path.endswith(".svg") or not request.accept_mimetypes.accept_html:
-        return problem(503, "Store unavailable", str(e), headers={"Retry-After": "5"})
-    resp = Response(render_template("ui/unavailable.html", detail=str(e), disclaimer=DISCLAIMER), 503)
-    resp.headers["Retry-After"] = "5"
-    return resp
+    """A page that cannot reach the graph: problem+json, like every other route, unless the client
+    prefers HTML (a browser's Accept names text/html), which gets the same status as a page. Ties and
+    ``*/*`` go to problem+json."""
+    p = store_problem(e)  # the status every route gives this trouble (a query cut at its limit: 504)
+    if not request.path.endswith(".svg") and _prefers_html(request.headers.get("Accept")):
+        resp = Response(render_template("ui/unavailable.html", detail=p.detail, timeout=p.status == 504,
+                                        disclaimer=DISCLAIMER), p.status)
+        resp.headers.update(p.headers)
+        resp.headers["Vary"] = "Accept"
+        return resp
+    return problem(p.status, p.title, p.detail, kind=p.kind, headers={**p.headers, "Vary": "Accept"}, **p.extra)
+
+
+def _prefers_html(accept: str | None) -> bool:
+    """Does the client rank HTML above problem+json? (`negotiate` gives ties to the first offered.)
+
+    >>> _prefers_html("text/html,application/xhtml+xml,*/*;q=0.8"), _prefers_html("*/*"), _prefers_html(None)
+    (True, False, False)
+    """
+    try:
+        return negotiation.negotiate(accept, ("application/problem+json", "text/html")) == "text/html"
+    except negotiation.NotAcceptable:
+        return False

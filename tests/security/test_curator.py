@@ -278,7 +278,7 @@ def test_a_runaway_update_is_cut_and_changes_nothing(own_store):
         before = served_version(own_store)
         status, body = curator_update(server.url, "INSERT { GRAPH <%s> { ?a <urn:amlkg-test:note> ?d } } WHERE "
                                       "{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }" % CURATOR_GRAPH)
-        assert status == 503 and body["type"].endswith("write-timeout")
+        assert status == 504 and body["type"].endswith("query-timeout")
         assert served_version(own_store) == before
         server.wait_ready(30)
         status, body = curator_update(server.url, note("after the runaway"))

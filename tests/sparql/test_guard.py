@@ -15,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kg_service.sparql.guard import MAX_NESTING, inspect_query
+from kg_service.sparql.guard import MAX_NESTING, inspect_query, inspect_update
 
 EVIL = "<http://127.0.0.1:9/x>"
 
@@ -190,3 +190,41 @@ def test_guard_flags_every_query_that_reaches_the_network(listener, pieces, wher
         time.sleep(0.005)
     if listener.hits > before:
         assert flagged, "pyoxigraph connected out, the guard missed it: %r" % query
+
+
+# -- complexity and property-path length (query bombs; tests/security/test_query_bombs.py over HTTP) ----
+def test_complexity_counts_structure_not_data():
+    rows = " ".join("<http://example.org/%d>" % i for i in range(5000))
+    assert inspect_query("SELECT * WHERE { VALUES ?x { %s } ?x ?p ?o }" % rows, max_complexity=0).complexity < 20
+    data = " ".join("<urn:a> <urn:p> %d ." % i for i in range(5000))
+    assert inspect_update("INSERT DATA { GRAPH <urn:g> { %s } }" % data).complexity < 10
+    assert inspect_query("ASK { FILTER(" + "!" * 5000 + "true) }").complexity > 5000
+    # a collection's element stands for a blank node and two triple patterns
+    assert inspect_query("ASK { ?s ?p (" + " 1" * 1000 + ") }").complexity > 3000
+
+
+@pytest.mark.parametrize("query, steps", [
+    ("ASK { ?s <p>/<q>/^<r>|<s> ?o }", 4),
+    ("ASK { ?s ?p ?o FILTER(?o / 2 > 1 || ?o ^ 2) }", 0),             # division and || are no path
+    ('ASK { ?s <p> "1"^^<http://www.w3.org/2001/XMLSchema#int> }', 0),  # a datatype's ^^
+    ("ASK { ?s <p>/<q> ?o . ?o <p>/<q>/<r> ?x }", 2),                  # each path on its own
+    ("ASK { ?s !(<a>|<b>|^<c>) ?o }", 3),
+])
+def test_path_length(query, steps):
+    assert inspect_query(query, max_complexity=0).path_length == steps
+
+
+_ATOMS = ["(", ")", "1", " ", "<a>", "?x", "!", "&&", "{", "}", "[", "]", ".", ",", ";", "/", "|", "^",
+          '"s"', "()", "FILTER", "VALUES", "a", "\n", "#c\n", "INSERT", "DATA"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_ATOMS), min_size=100, max_size=1500))
+def test_the_fast_path_never_misses_a_limit(atoms):
+    """inspect_query skips lexing a text that cannot exceed the limits: it must never skip one that does."""
+    from kg_service.sparql.guard import DEFAULT_MAX_COMPLEXITY, MAX_PATH_LENGTH
+    text = "ASK { ?s ?p (" + "".join(atoms) + ") }"
+    full, fast = inspect_query(text, max_complexity=0), inspect_query(text)
+    assert not (full.complexity > DEFAULT_MAX_COMPLEXITY >= fast.complexity)
+    assert not (full.path_length > MAX_PATH_LENGTH >= fast.path_length)
+    assert not (full.depth > MAX_NESTING >= fast.depth)
