@@ -17,7 +17,7 @@ from . import bp
 from .graphdata import entity_document, search_index
 from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
 
-LIST_FIELDS = ("mutations", "symptoms")
+LIST_FIELDS = ("mutations", "symptoms", "absent_mutations")
 MAX_BODY = 64 * 1024
 MAX_QUESTION = 500
 SEARCH_LIMIT = (1, 100, 20)

@@ -1,0 +1,94 @@
+"""CDS Hooks cards from the options finder's answer: one card per option, each with the document's
+sentence, its section, what the record settled and what it leaves open.
+
+When the record does not say whether the AML is relapsed or refractory, the finder is asked for
+both and an option found for only one of them carries that status as an open condition.
+"""
+from __future__ import annotations
+
+import uuid
+
+from .. import DISCLAIMER
+from ..ui.views import entity_id
+
+SUMMARY_MAX = 140
+NOT_HELPFUL = "not likely helpful"
+_UUID_NS = uuid.UUID("6f1c4a52-3b8e-4f7e-9a51-6d2f0c7a8e10")
+STATUS_WORDS = {"relapsed": "if the AML has come back after treatment (relapsed; the record does not say)",
+                "refractory": "if the AML has not responded to treatment (refractory; the record does not say)"}
+
+
+def merge_answers(answers: dict[str, dict]) -> list[dict]:
+    """The options of one finder answer per status, as one list; an option only one status brings
+    gets that status as an open condition (the finder's own order: the first answer's, then new ones)."""
+    if len(answers) == 1:
+        return list(next(iter(answers.values()))["options"])
+    seen: dict[str, dict] = {}
+    found_in: dict[str, list[str]] = {}
+    for status, answer in answers.items():
+        for option in answer["options"]:
+            found_in.setdefault(option["recommendation"], []).append(status)
+            if option["recommendation"] not in seen:
+                seen[option["recommendation"]] = option
+    merged = []
+    for rec, option in seen.items():
+        statuses = found_in[rec]
+        why = [w for w in option["why"] if not w.startswith("status ")]
+        conditions = list(option["conditions"])
+        if len(statuses) == 1:
+            conditions.insert(0, STATUS_WORDS[statuses[0]])
+        merged.append({**option, "why": why, "conditions": conditions})
+    return merged
+
+
+def summary(option: dict) -> str:
+    """`Therapy (Brand): strength, per ACS 2022`, at most 140 characters.
+
+    >>> summary({"therapy": {"label": "ivosidenib", "brand": "Tibsovo"}, "strength": "option"})
+    'Ivosidenib (Tibsovo): option (American Cancer Society, 2022)'
+    """
+    therapy = option["therapy"]
+    name = therapy["label"][:1].upper() + therapy["label"][1:]
+    if therapy.get("brand"):
+        name += " (%s)" % therapy["brand"]
+    text = "%s: %s (American Cancer Society, 2022)" % (name, option["strength"])
+    return text if len(text) <= SUMMARY_MAX else text[:SUMMARY_MAX - 1] + "…"
+
+
+def card(option: dict, base_url: str, record_read: list[str], record_open: list[str], version: str) -> dict:
+    """One CDS Hooks card for one option."""
+    source = option["source"]
+    lines = ["> %s" % source["quote"], "",
+             "**Section:** %s  " % source["section"],
+             "**Strength:** %s (the document: “%s”)" % (option["strength"], option["strength_wording"])]
+    if option.get("caveat"):
+        lines.append("**Caveat:** %s" % option["caveat"])
+    if option["why"]:
+        lines += ["", "**Matched in the record:** %s" % "; ".join(option["why"])]
+    open_items = list(option["conditions"])
+    lines += ["", "**Open conditions:** %s" % ("; ".join(open_items) if open_items else "none")]
+    if record_open:
+        lines.append("**The record leaves open:** %s" % "; ".join(record_open))
+    if record_read:
+        lines.append("**Read from the record:** %s" % "; ".join(record_read))
+    if option.get("note"):
+        lines += ["", "*Note:* %s" % option["note"]]
+    lines += ["", "*%s*" % DISCLAIMER]
+    links = []
+    for label, iri in (("amlkg: %s" % option["therapy"]["label"], option["therapy"]["id"]),
+                       ("amlkg: the recommendation and its sentence", option["recommendation"])):
+        local = entity_id(iri)
+        if local:
+            links.append({"label": label, "url": "%sentity/%s" % (base_url, local), "type": "absolute"})
+    document = entity_id(source["document"])
+    return {
+        "uuid": str(uuid.uuid5(_UUID_NS, "%s|%s" % (version, option["recommendation"]))),
+        "summary": summary(option),
+        "indicator": "warning" if option["strength"] == NOT_HELPFUL else "info",
+        "detail": "\n".join(lines),
+        "source": {
+            "label": "American Cancer Society: %s (revised %s)" % (source["title"], source["revised"]),
+            "url": "%sentity/%s" % (base_url, document) if document else source["document"],
+        },
+        "links": links,
+    }
