@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..store import Store
 from ..ui.views import entity_id
-from ..xrefs import xref_keys
+from ..xrefs import ids_of_same_entity, xref_keys
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 PLAN_ID = "acs2022"
@@ -64,9 +64,12 @@ def applicability(row: dict) -> dict:
 
 def _activity(therapy: dict) -> dict:
     local = entity_id(therapy["id"]) or therapy["label"]
+    keys = xref_keys(therapy["xref_iris"])
+    is_drug = any(scheme in DRUG_SCHEMES for scheme in keys)
+    if is_drug:  # the drug's RxNorm ingredient code, from the table row of the same entity
+        keys.update({"RxNorm": code for code in ids_of_same_entity(therapy["xref_iris"], "RxNorm")[:1]})
     codings = [{"system": SYSTEMS[scheme], "code": code, "display": therapy["label"]}
-               for scheme, code in sorted(xref_keys(therapy["xref_iris"]).items()) if scheme in SYSTEMS]
-    is_drug = any(scheme in DRUG_SCHEMES for scheme in xref_keys(therapy["xref_iris"]))
+               for scheme, code in sorted(keys.items()) if scheme in SYSTEMS]
     concept = {"text": therapy["label"]}
     if codings:
         concept["coding"] = codings

@@ -56,6 +56,10 @@ def validate(resource) -> dict:
     name = "%s/%s" % (kind, resource.get("id", "?")) if isinstance(kind, str) else "resource"
     if not isinstance(kind, str) or not kind:
         raise RecordError({name: "has no resourceType"})
+    if kind == "Bundle":  # each entry first, so a problem names the resource, not the Bundle
+        for entry in resource.get("entry") or () if isinstance(resource.get("entry"), list) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                validate(entry["resource"])
     try:
         model = get_fhir_model_class(kind)
     except ValueError:

@@ -41,3 +41,19 @@ def plan_definition_by_id(plan_id: str):
                               "diagnostics": "no PlanDefinition %r (the one here is %r)" % (plan_id[:100], PLAN_ID)}]}
         return Response(dumps(outcome), status=404, mimetype=FHIR_JSON)
     return cached_answer(("fhir-plan", request.host_url), lambda: dumps(_plan()), mimetype=FHIR_JSON)
+
+
+@bp.get("/metadata")
+def capability_statement():
+    """The FHIR CapabilityStatement of /fhir: PlanDefinition read and search (by _id or url)."""
+    statement = {
+        "resourceType": "CapabilityStatement", "status": "active", "date": "2026-12-06", "kind": "instance",
+        "publisher": "amlkg", "fhirVersion": "4.0.1", "format": ["json"],
+        "description": "The American Cancer Society page on relapsed and refractory AML (revised 2022-12-01) as a "
+                       "PlanDefinition; CDS Hooks at /cds-services. Not medical advice.",
+        "implementation": {"description": "amlkg", "url": request.host_url + "fhir"},
+        "rest": [{"mode": "server", "resource": [{
+            "type": "PlanDefinition", "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": "_id", "type": "token"}, {"name": "url", "type": "uri"}]}]}],
+    }
+    return Response(dumps(statement), mimetype=FHIR_JSON)
