@@ -96,7 +96,7 @@ def _body() -> dict:
     for name in ("context", "prefetch"):
         if body.get(name) is not None and not isinstance(body[name], dict):
             errors[name] = "must be a JSON object"
-    context = body.get("context") or {}
+    context = body.get("context") if isinstance(body.get("context"), dict) else {}
     if "patientId" in context and not isinstance(context["patientId"], str):
         errors["context.patientId"] = "must be a string"
     if errors:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 CODES_TSV = Path(__file__).resolve().parents[2] / "loaders" / "data" / "fhir-codes.tsv"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+HGNC_SYSTEMS = ("http://www.genenames.org/geneId", "http://www.genenames.org")
 
 
 def _key(system: str, code: str) -> tuple[str, str]:
@@ -18,6 +19,8 @@ def _key(system: str, code: str) -> tuple[str, str]:
     code = (code or "").strip()
     if system == ICD10CM:
         code = code.upper()  # ICD-10-CM codes are written in either case
+    elif system in HGNC_SYSTEMS and code.isdigit():
+        code = "HGNC:" + code  # the HGNC id with or without its prefix
     return system, code
 
 
@@ -31,8 +34,9 @@ def table() -> dict[tuple[str, str], list[tuple[str, str]]]:
     return dict(out)
 
 
-def meanings(concept) -> list[tuple[str, str]]:
-    """What the codings of a CodeableConcept (or one Coding) mean, as (field, value) pairs.
+def meanings(concept, default_system: str = "") -> list[tuple[str, str]]:
+    """What the codings of a CodeableConcept (or one Coding) mean, as (field, value) pairs
+    (`default_system`: the one system an element's required binding allows, for codings without one).
 
     >>> meanings({"coding": [{"system": "http://snomed.info/sct", "code": "91861009"},
     ...                      {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "c92.02"}]})
@@ -44,7 +48,8 @@ def meanings(concept) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for coding in codings or ():
         if isinstance(coding, dict):
-            for meaning in table().get(_key(coding.get("system", ""), coding.get("code", "")), ()):
+            system = coding.get("system") or default_system
+            for meaning in table().get(_key(system, coding.get("code", "")), ()):
                 if meaning not in out:
                     out.append(meaning)
     return out

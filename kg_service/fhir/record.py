@@ -22,6 +22,8 @@ from . import codes
 SKIP_STATUS = {"entered-in-error", "cancelled", "not-done", "not-taken", "registered", "draft", "preparation",
                "stopped-before-start", "unknown-error"}
 REFUTED = {"refuted", "entered-in-error"}
+#: Condition.clinicalStatus is bound (required) to this code system: a coding may leave it out
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration")
 DRUG_FIELD = {"MedicationStatement": "medicationCodeableConcept", "MedicationRequest": "medicationCodeableConcept",
               "MedicationAdministration": "medicationCodeableConcept"}
@@ -195,7 +197,7 @@ def read_record(resources: list[dict], patient_id: str | None = None, today: dt.
             if _status_code(r.get("verificationStatus")) in REFUTED:
                 continue
             meaning = codes.meanings(r.get("code"))
-            clinical = codes.meanings(r.get("clinicalStatus"))
+            clinical = codes.meanings(r.get("clinicalStatus"), CLINICAL)
             if any(f == "disease" for f, _ in meaning):
                 diseases.update(v for f, v in meaning if f == "disease")
                 found = {v for f, v in meaning + clinical if f == "status"}

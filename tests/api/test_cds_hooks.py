@@ -287,3 +287,49 @@ def test_fhir_server_url_stays_on_loopback_in_tests(api):
         assert r.status_code == 200, r.text[:300]
         assert all(urlsplit(p).path.startswith("/fhir/") for p, _ in fhir.seen)
     assert r.json()["cards"]
+
+
+# -- generated calls: never a 5xx --------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SCALARS = st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=12) | st.sampled_from(
+    ["relapse", "91861009", "C92.02", "HGNC:3765", "LA9634-2", "1960", "2024-02-30", "Patient/p1", "#m"])
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=12)
+
+
+def _mutate(resource, data):
+    """A synthetic resource with one field dropped, replaced or added (often no longer valid FHIR)."""
+    resource = copy.deepcopy(resource)
+    target = resource
+    if target.get("entry") and data.draw(st.booleans()):
+        target = data.draw(st.sampled_from(target["entry"]))
+        target = target.setdefault("resource", {})
+    key = data.draw(st.sampled_from(sorted(target) + ["extra", "status", "code", "birthDate"]))
+    action = data.draw(st.sampled_from(["drop", "replace", "keep"]))
+    if action == "drop":
+        target.pop(key, None)
+    elif action == "replace":
+        target[key] = data.draw(_JSON)
+    return resource
+
+
+@pytest.mark.backends("embedded")
+@settings(max_examples=120, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_generated_calls_never_get_a_server_error(api, data):
+    body = copy.deepcopy(fx.RECORDS[data.draw(st.sampled_from(sorted(fx.RECORDS)))])
+    prefetch = body["prefetch"]
+    for key in data.draw(st.lists(st.sampled_from(sorted(prefetch)), max_size=2, unique=True)):
+        prefetch[key] = _mutate(prefetch[key], data)
+    if data.draw(st.booleans()):
+        body[data.draw(st.sampled_from(["hook", "context", "prefetch", "hookInstance"]))] = data.draw(_JSON)
+    r = post(api, body)
+    assert r.status_code in (200, 400, 404, 412), (r.status_code, r.text[:300])
+    if r.status_code == 200:
+        for card in r.json()["cards"]:
+            assert_card(card, api.base)
+    else:
+        assert r.headers["Content-Type"].startswith("application/problem+json")
