@@ -42,38 +42,42 @@ def merge_answers(answers: dict[str, dict]) -> list[dict]:
 
 
 def summary(option: dict) -> str:
-    """`Therapy (Brand): strength, per ACS 2022`, at most 140 characters.
+    """`Therapy (Brand): strength`, then what is still open, at most 140 characters.
 
-    >>> summary({"therapy": {"label": "ivosidenib", "brand": "Tibsovo"}, "strength": "option"})
-    'Ivosidenib (Tibsovo): option (American Cancer Society, 2022)'
+    >>> summary({"therapy": {"label": "ivosidenib", "brand": "Tibsovo"}, "strength": "option", "conditions": []})
+    'Ivosidenib (Tibsovo): option'
+    >>> len(summary({"therapy": {"label": "x"}, "strength": "advised", "conditions": ["if " + "y" * 200]}))
+    140
     """
     therapy = option["therapy"]
     name = therapy["label"][:1].upper() + therapy["label"][1:]
     if therapy.get("brand"):
         name += " (%s)" % therapy["brand"]
-    text = "%s: %s (American Cancer Society, 2022)" % (name, option["strength"])
+    text = "%s: %s" % (name, option["strength"])
+    if option["conditions"]:
+        text += " — open: %s" % "; ".join(option["conditions"])
     return text if len(text) <= SUMMARY_MAX else text[:SUMMARY_MAX - 1] + "…"
 
 
 def card(option: dict, base_url: str, record_read: list[str], record_open: list[str], version: str) -> dict:
     """One CDS Hooks card for one option."""
     source = option["source"]
-    lines = ["> %s" % source["quote"], "",
-             "**Section:** %s  " % source["section"],
+    lines = ["> %s" % source["quote"],
+             "**Section:** %s" % source["section"],
              "**Strength:** %s (the document: “%s”)" % (option["strength"], option["strength_wording"])]
     if option.get("caveat"):
         lines.append("**Caveat:** %s" % option["caveat"])
     if option["why"]:
-        lines += ["", "**Matched in the record:** %s" % "; ".join(option["why"])]
+        lines.append("**Matched in the record:** %s" % "; ".join(option["why"]))
     open_items = list(option["conditions"])
-    lines += ["", "**Open conditions:** %s" % ("; ".join(open_items) if open_items else "none")]
+    lines.append("**Open conditions:** %s" % ("; ".join(open_items) if open_items else "none"))
     if record_open:
         lines.append("**The record leaves open:** %s" % "; ".join(record_open))
     if record_read:
         lines.append("**Read from the record:** %s" % "; ".join(record_read))
     if option.get("note"):
-        lines += ["", "*Note:* %s" % option["note"]]
-    lines += ["", "*%s*" % DISCLAIMER]
+        lines.append("*Note:* %s" % option["note"])
+    lines.append("*%s*" % DISCLAIMER)
     links = []
     for label, iri in (("amlkg: %s" % option["therapy"]["label"], option["therapy"]["id"]),
                        ("amlkg: the recommendation and its sentence", option["recommendation"])):
@@ -85,7 +89,7 @@ def card(option: dict, base_url: str, record_read: list[str], record_open: list[
         "uuid": str(uuid.uuid5(_UUID_NS, "%s|%s" % (version, option["recommendation"]))),
         "summary": summary(option),
         "indicator": "warning" if option["strength"] == NOT_HELPFUL else "info",
-        "detail": "\n".join(lines),
+        "detail": "\n\n".join(lines),  # one Markdown paragraph each
         "source": {
             "label": "American Cancer Society: %s (revised %s)" % (source["title"], source["revised"]),
             "url": "%sentity/%s" % (base_url, document) if document else source["document"],

@@ -38,7 +38,7 @@ def assert_card(card: dict, base: str) -> None:
     """The CDS Hooks 2.0 card shape, with the document's sentence, section, source and links."""
     assert 0 < len(card["summary"]) <= 140
     assert card["indicator"] in ("info", "warning")
-    assert (card["indicator"] == "warning") == ("not likely helpful" in card["summary"])
+    assert (card["indicator"] == "warning") == card["summary"].split(" — ")[0].endswith(": not likely helpful")
     quote = QUOTE.search(card["detail"]).group(1)
     assert quote in TEXT, quote
     section = re.search(r"\*\*Section:\*\* (.*?)\s*$", card["detail"], re.MULTILINE).group(1)
