@@ -1,8 +1,5 @@
-"""CDS Hooks cards from the options finder's answer: one card per option, each with the document's
-sentence, its section, what the record settled and what it leaves open.
-
-When the record does not say whether the AML is relapsed or refractory, the finder is asked for
-both and an option found for only one of them carries that status as an open condition.
+"""CDS Hooks cards from the options for a record (`kg_service.fhir.answer`): one card per option,
+each with the document's sentence, its section, what the record settled and what it leaves open.
 """
 from __future__ import annotations
 
@@ -14,33 +11,6 @@ from ..ui.views import entity_id
 SUMMARY_MAX = 140
 NOT_HELPFUL = "not likely helpful"
 _UUID_NS = uuid.UUID("6f1c4a52-3b8e-4f7e-9a51-6d2f0c7a8e10")
-STATUS_WORDS = {"relapsed": "if the AML has come back after treatment (relapsed; the record does not say)",
-                "refractory": "if the AML has not responded to treatment (refractory; the record does not say)"}
-
-
-def merge_answers(answers: dict[str, dict]) -> list[dict]:
-    """The options of one finder answer per status, as one list; an option only one status brings
-    gets that status as an open condition (the finder's own order: the first answer's, then new ones)."""
-    if len(answers) == 1:
-        return list(next(iter(answers.values()))["options"])
-    seen: dict[str, dict] = {}
-    found_in: dict[str, list[str]] = {}
-    for status, answer in answers.items():
-        for option in answer["options"]:
-            found_in.setdefault(option["recommendation"], []).append(status)
-            if option["recommendation"] not in seen:
-                seen[option["recommendation"]] = option
-    merged = []
-    for rec, option in seen.items():
-        statuses = found_in[rec]
-        why = [w for w in option["why"] if not w.startswith("status ")]
-        conditions = list(option["conditions"])
-        if len(statuses) == 1:
-            conditions.insert(0, STATUS_WORDS[statuses[0]])
-        merged.append({**option, "why": why, "conditions": conditions})
-    return merged
-
-
 def summary(option: dict) -> str:
     """`Therapy (Brand): strength`, then what is still open, at most 140 characters.
 

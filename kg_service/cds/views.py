@@ -5,11 +5,10 @@ import orjson
 from flask import Response, request
 
 from ..errors import ProblemError
-from ..fhir.record import RecordError, flatten, read_record, settle, validate
-from ..options import ProfileError, parse_profile
-from ..services import get_finder
+from ..fhir.answer import answer_record
+from ..fhir.record import RecordError, flatten, validate
 from . import bp
-from .cards import card, merge_answers
+from .cards import card
 from .fetch import Fetcher, check_server, fill
 
 SERVICE_ID = "amlkg-relapsed-refractory-aml"
@@ -60,22 +59,10 @@ def call(service_id: str):
         raise ProblemError(404, "Unknown CDS service", "no service %r; see /cds-services" % service_id,
                            kind="unknown-cds-service")
     body = _body()
-    reading = read_record(_resources(body), (body.get("context") or {}).get("patientId"))
-    if not reading.has_aml:
-        return _json({"cards": []})
-    finder = get_finder()
-    fields = settle(reading, finder.graph_facts()["bounds"])
-    answers = {}
-    for status in reading.statuses:
-        try:
-            profile = parse_profile({**fields, "status": status})
-        except ProfileError as e:  # the reader only writes fields the parser knows: a fault to report
-            raise ProblemError(422, "Record not usable", "; ".join("%s: %s" % kv for kv in e.errors.items()),
-                               kind="record-not-usable", errors=e.errors) from None
-        answers[status] = finder.find(profile)
-    options = merge_answers(answers)
-    version = next(iter(answers.values()))["graph_version"]
-    return _json({"cards": [card(o, request.host_url, reading.read, reading.notes, version) for o in options]})
+    found = answer_record(_resources(body), (body.get("context") or {}).get("patientId"))
+    reading = found.reading
+    return _json({"cards": [card(o, request.host_url, reading.read, reading.notes, found.graph_version)
+                            for o in found.options]})
 
 
 def _body() -> dict:

@@ -2,10 +2,13 @@
 fhir.resources R4B models, each action citing its exact sentence."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from .conftest import TEXT
+from . import fhir_records as fx
+from .conftest import TEXT, assert_problem
 
 FHIR_JSON = "application/fhir+json"
 
@@ -32,9 +35,8 @@ def test_search_returns_the_plan_in_a_searchset(api, plan):
     assert fhir(api, "/fhir/PlanDefinition", _id="other")["total"] == 0
 
 
-def test_unknown_plan_is_a_404_operation_outcome(api):
-    outcome = fhir(api, "/fhir/PlanDefinition/nope", status=404)
-    assert outcome["issue"][0]["code"] == "not-found"
+def test_unknown_plan_is_a_404_problem(api):
+    assert_problem(api.get("/fhir/PlanDefinition/nope"), 404)
 
 
 def test_one_action_per_recommendation_with_its_exact_sentence(api, plan):
@@ -88,3 +90,42 @@ def test_activity_definitions_coded_from_the_reference_table(plan):
 def test_capability_statement(api):
     statement = fhir(api, "/fhir/metadata")
     assert statement["rest"][0]["resource"][0]["type"] == "PlanDefinition"
+
+
+def apply(api, parameters, plan="acs2022"):
+    return api.post("/fhir/PlanDefinition/%s/$apply" % plan, data=json.dumps(parameters),
+                    headers={"Content-Type": "application/fhir+json"})
+
+
+def parameters_for(record: str) -> dict:
+    entries = [{"resource": r} for value in fx.RECORDS[record]["prefetch"].values() for r in
+               ([e["resource"] for e in value["entry"]] if value["resourceType"] == "Bundle" else [value])]
+    return {"resourceType": "Parameters", "parameter": [
+        {"name": "subject", "valueString": "Patient/p1"},
+        {"name": "data", "resource": {"resourceType": "Bundle", "type": "collection", "entry": entries}}]}
+
+
+def test_apply_gives_a_request_group_for_a_patient(api, plan):
+    r = apply(api, parameters_for("snomed-relapse-flt3-present"))
+    assert r.status_code == 200, r.text[:300]
+    group = r.json()
+    get_fhir_model_class("RequestGroup").model_validate(group)
+    assert group["instantiatesCanonical"] == [plan["url"]] and group["subject"] == {"reference": "Patient/p1"}
+    by_id = {a["id"]: a for a in group["action"]}
+    assert by_id["acs2022-flt3-gilteritinib"]["textEquivalent"] == "no open condition"
+    assert by_id["acs2022-idh1-ivosidenib"]["textEquivalent"].startswith("open: if the leukemia cells have an IDH1")
+    assert set(by_id) <= {a["id"] for a in plan["action"]}
+    for action in group["action"]:
+        assert action["documentation"][0]["citation"] in TEXT
+    assert any("no result for IDH1, IDH2" in n["text"] for n in group["note"])
+
+
+def test_apply_without_aml_has_no_action_and_bad_input_is_a_problem(api):
+    group = apply(api, parameters_for("no-aml")).json()
+    get_fhir_model_class("RequestGroup").model_validate(group)
+    assert "action" not in group
+    assert_problem(apply(api, {"resourceType": "Parameters"}), 400, "data")
+    assert_problem(apply(api, {"resourceType": "Patient", "id": "p"}), 400, "body")
+    r = api.post("/fhir/PlanDefinition/acs2022/$apply", data=b"{", headers={"Content-Type": "application/fhir+json"})
+    assert_problem(r, 400, "body")
+    assert_problem(apply(api, parameters_for("no-aml"), plan="other"), 404)
