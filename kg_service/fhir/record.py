@@ -285,8 +285,8 @@ def _read_observation(r: dict, present: set, absent: set, unclear: set, symptoms
                 known = codes.values(concept, "gene")
                 genes.update(known)
                 if not known and ("variant", "present") in value_meaning:
-                    reading.notes.append("a variant in %s was read; the document names no option for that gene"
-                                         % _label(concept))
+                    reading.notes.append("a variant result for %s was not read (its gene is not coded as FLT3, IDH1 "
+                                         "or IDH2 by HGNC id)" % _label(concept))
         result = [v for f, v in value_meaning if f == "variant" and v in ("present", "absent")]
         for gene in genes:
             if result == ["present"]:
