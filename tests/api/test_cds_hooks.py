@@ -333,3 +333,16 @@ def test_generated_calls_never_get_a_server_error(api, data):
             assert_card(card, api.base)
     else:
         assert r.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_browsers_of_any_origin_may_call_the_service(api):
+    """EHR apps run in browsers: discovery, the call and its preflight allow any origin, no credentials."""
+    origin = {"Origin": "https://ehr.example"}
+    preflight = api.session.options(api.base + SERVICE, timeout=30, headers={
+        **origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, authorization"})
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    for r in (api.get("/cds-services", headers=origin), post(api, fx.RECORDS["no-aml"]), post(api, {"x": 1})):
+        assert r.headers["Access-Control-Allow-Origin"] == "*" and "Access-Control-Allow-Credentials" not in r.headers
