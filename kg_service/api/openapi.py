@@ -58,9 +58,11 @@ def _profile_field_schema(name: str) -> dict:
     return {"type": "string", "enum": list(CHOICES[name])}
 
 
-def _profile_query_params() -> list[dict]:
+def _profile_query_params(named_query: bool = False) -> list[dict]:
     out = []
     for name in PROFILE_FIELDS:
+        if named_query and name == "absent_mutations":  # a named query binds complete lists only
+            continue
         p = {"name": name, "in": "query", "required": name == "status", "description": PROFILE_DESCRIPTIONS[name],
              "schema": _profile_field_schema(name)}
         if name in ("mutations", "symptoms", "absent_mutations"):
@@ -170,7 +172,7 @@ def _query_operation(q, codes: list[str] | None = None) -> dict:
     params = []
     for p in q.params.values():
         if p.type == "profile":
-            params.extend(_profile_query_params())
+            params.extend(_profile_query_params(named_query=True))
             continue
         schema = dict(NAMED_QUERY_PARAM_SCHEMAS[p.type])
         description = p.description or schema.pop("description", "")
