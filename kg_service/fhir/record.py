@@ -234,7 +234,7 @@ def read_record(resources: list[dict], patient_id: str | None = None, today: dt.
         return reading
     reading.has_aml = True
     reading.fields["disease"] = "APL" if "APL" in diseases else "AML"
-    reading.read.append("disease: %s" % ("APL" if "APL" in diseases else "AML"))
+    reading.read.append("disease: APL" if "APL" in diseases else "disease: AML (no APL code in the record)")
     if "APL" in diseases and "AML" in diseases:
         reading.notes.append("the record codes both AML and APL (a kind of AML); read as APL")
 
@@ -321,7 +321,7 @@ def _read_remission(statuses: set, starts: list, onsets: list, reading: Reading)
     if statuses != {"relapsed"}:
         return
     best = None
-    for onset in onsets:
+    for onset in sorted(onsets):  # the latest relapse with a remission before it counts
         before = [s for s in starts if s[1] <= onset[0]]
         if before:
             start = max(before, key=lambda s: s[1])
