@@ -146,3 +146,29 @@ def test_any_mutated_record_is_either_refused_or_read(data):
         return
     reading = read_record(resources, fx.PATIENT, today=TODAY)
     settle(reading, BOUNDS)
+
+
+# -- the code table ------------------------------------------------------------------------------
+def test_every_code_names_its_source_and_those_from_xrefs_are_there():
+    import csv
+
+    from kg_service.fhir.codes import CODES_TSV
+    from kg_service.xrefs import XREFS_TSV
+    with XREFS_TSV.open(encoding="utf-8") as fh:
+        xrefs = {(r["scheme"], r["id"]) for r in csv.DictReader(fh, delimiter="\t")}
+    scheme_of = {fx.NCIT: "NCIt", fx.RXNORM: "RxNorm", fx.HPO: "HPO",
+                 "http://www.genenames.org/geneId": "HGNC", "http://www.genenames.org": "HGNC"}
+    with CODES_TSV.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    assert len(rows) > 40
+    for row in rows:
+        assert row["source"].strip() and row["field"] and row["value"], row
+        if "xrefs.tsv" in row["source"]:
+            assert (scheme_of[row["system"]], row["code"]) in xrefs, row
+
+
+def test_who_icd10_codes_in_any_case():
+    reading, fields = read(fx.condition("c1", ("http://hl7.org/fhir/sid/icd-10", "c92.4"), clinical="relapse"))
+    assert fields["disease"] == "APL" and reading.statuses == ["relapsed"]
+    reading, fields = read(fx.condition("c1", ("http://hl7.org/fhir/sid/icd-10", "C92.0")))
+    assert fields["disease"] == "AML" and reading.statuses == ["relapsed", "refractory"]

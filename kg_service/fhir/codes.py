@@ -10,15 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 
 CODES_TSV = Path(__file__).resolve().parents[2] / "loaders" / "data" / "fhir-codes.tsv"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10 = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10")
 HGNC_SYSTEMS = ("http://www.genenames.org/geneId", "http://www.genenames.org")
 
 
 def _key(system: str, code: str) -> tuple[str, str]:
     system = (system or "").strip().rstrip("/")
     code = (code or "").strip()
-    if system == ICD10CM:
-        code = code.upper()  # ICD-10-CM codes are written in either case
+    if system in ICD10:
+        code = code.upper()  # ICD-10 codes are written in either case
     elif system in HGNC_SYSTEMS and code.isdigit():
         code = "HGNC:" + code  # the HGNC id with or without its prefix
     return system, code
