@@ -23,7 +23,7 @@ install: $(STAMP)
 ## re-resolve every dependency (all extras) to today's newest allowed versions, with hashes
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 \
-	  --no-header --quiet --output-file $(LOCK)
+	  --no-header --quiet --annotation-style line --output-file $(LOCK)
 	rm -f $(STAMP)
 	$(MAKE) install
 

@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .health import bp as health_bp
     app.register_blueprint(health_bp)
-    for name in ("sparql", "api", "ui"):
+    for name in ("sparql", "api", "ui", "cds", "fhir"):
         module = _optional_blueprint(name)
         if module is not None:
             module.init_app(app)

@@ -23,7 +23,7 @@ from .store import Store
 from .xrefs import xref_keys
 
 PROFILE_FIELDS = ("disease", "status", "mutations", "remission_months", "age", "prior_therapy", "site",
-                  "symptoms")
+                  "symptoms", "absent_mutations")
 # the contract's value sets (CONTRACT.md, "Profile fields"); codes map to classes through the graph
 CHOICES = {
     "disease": ("AML", "APL"),
@@ -123,6 +123,21 @@ def parse_profile(raw) -> dict:
             if g.strip().upper() not in genes:
                 genes.append(g.strip().upper())
         out["mutations"] = genes
+    if "absent_mutations" in raw and raw.get("absent_mutations") is not None:
+        # genes tested and not mutated; with it, `mutations` lists the genes found and any gene in
+        # neither list stays unknown (its conditions open): a record that tested only FLT3 says
+        # nothing about IDH1
+        absent = []
+        for g in _split(raw.get("absent_mutations")):
+            if not isinstance(g, str) or not GENE_SYMBOL.match(g.strip()):
+                errors["absent_mutations"] = "%r is not a gene symbol" % (g,)
+                break
+            if g.strip().upper() not in absent:
+                absent.append(g.strip().upper())
+        clash = sorted(set(absent) & set(out.get("mutations") or ()))
+        if clash:
+            errors["absent_mutations"] = "%s also listed in mutations" % ", ".join(clash)
+        out["absent_mutations"] = absent
     if raw.get("remission_months") not in (None, ""):
         out["remission_months"] = _number("remission_months", raw.get("remission_months"), errors,
                                           integer=False, low=0, high=1200)
@@ -251,7 +266,7 @@ class OptionsFinder:
         """The profile as (factor, value) rows to bind, and warnings for what the graph does not know."""
         rows, warnings = [], []
         for field in PROFILE_FIELDS:
-            if field not in profile:
+            if field not in profile or field == "absent_mutations":  # read by _parts_of
                 continue
             factor = vocab.factors.get(field)
             if factor is None:
@@ -344,6 +359,16 @@ class OptionsFinder:
             values = stated.get(factor, [])
             if field in facts["bounds"]:
                 key = (str(factor), side_of_bounds(profile.get(field), facts["bounds"][field]))
+            elif field == "mutations" and "absent_mutations" in profile:
+                # per gene: found -> met, tested absent -> unmet, neither -> open; the second row set
+                # binds every code the graph knows except the absent genes (see `_part`)
+                vocab = facts["vocabulary"]
+                ruled_out = {vocab.code(g) for g in profile["absent_mutations"]}
+                others = sorted((iri for iri in set(vocab.codes.values()) if iri not in ruled_out), key=str)
+                key = (str(factor), tuple(sorted(v.n3() for v in values)),
+                       "absent", tuple(sorted(i.n3() for i in ruled_out if i is not None)))
+                parts.append((key, factor, (values, others)))
+                continue
             else:
                 key = (str(factor), tuple(sorted(v.n3() for v in values)))
             parts.append((key, factor, values))
@@ -361,6 +386,8 @@ class OptionsFinder:
         (factor None: the conditions no profile field settles, whose state never changes)."""
         parts = facts["parts"]
         part = parts.get(key)
+        if part is None and isinstance(values, tuple):
+            part = self._tested_part(store, factor, *values)
         if part is None:
             found = store.select(self.queries["options"].text,
                                  {("factor", "value"): [(factor, v) for v in values]})
@@ -373,6 +400,28 @@ class OptionsFinder:
                     parts.clear()
                 parts[key] = part
         return part
+
+
+    def _tested_part(self, store: Store, factor, found: list, not_absent: list) -> list:
+        """Rows of the conditions on `factor` (mutations) when some genes were tested absent: a
+        condition is met as with `found` bound, unmet when binding every gene not tested absent
+        still leaves it unmet (all the genes it asks for were tested absent), else open."""
+        query = self.queries["options"].text
+        with_found = [r for r in store.select(query, {("factor", "value"): [(factor, v) for v in found]})
+                      if r.get("factor") == factor]
+        possible = {str(r["condition"]) for r in store.select(query, {("factor", "value"): [(factor, v) for v in not_absent]})
+                    if r.get("factor") == factor and str(r["state"]) == "met"}
+        met = {str(r["condition"]) for r in with_found if str(r["state"]) == "met"}
+        rows, seen = [], set()
+        for r in with_found:
+            condition = str(r["condition"])
+            if condition in met:
+                if str(r["state"]) == "met":
+                    rows.append(r)
+            elif condition not in seen:
+                seen.add(condition)
+                rows.append({**r, "state": Literal("open" if condition in possible else "unmet")})
+        return rows
 
 
 MAX_PARTS = 20_000

@@ -33,3 +33,23 @@ def xref_keys(iris) -> dict[str, str]:
             key, ident = table[iri]
             out.setdefault(key, ident)
     return out
+
+
+@lru_cache(maxsize=1)
+def _rows() -> list[dict]:
+    with XREFS_TSV.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def ids_of_same_entity(iris, scheme: str) -> list[str]:
+    """The reference table's `scheme` ids of the entity (the table's `entity` column) that the given
+    cross-reference IRIs belong to: e.g. the RxNorm code of a drug the graph knows by NCIt and
+    DrugBank. Only rows of confidence high or medium.
+
+    >>> ids_of_same_entity(["http://purl.obolibrary.org/obo/NCIT_C1005"], "RxNorm")
+    ['18330']
+    """
+    iris = set(iris)
+    entities = {r["entity"] for r in _rows() if r.get("iri") and r["iri"] in iris}
+    return sorted({r["id"] for r in _rows() if r["entity"] in entities and r["scheme"] == scheme
+                   and r.get("confidence") in ("high", "medium")})

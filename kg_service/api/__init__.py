@@ -35,6 +35,23 @@ def answer_errors(blueprint: Blueprint) -> Blueprint:
 answer_errors(bp)
 
 
+def allow_cross_origin(blueprint: Blueprint) -> Blueprint:
+    """Any origin may call a blueprint's routes (EHR apps run in browsers: CDS Hooks asks services
+    to allow CORS), never with credentials; preflights get the methods and headers they ask for."""
+    from flask import request
+
+    @blueprint.after_request
+    def _cors(resp):
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = (
+                request.headers.get("Access-Control-Request-Headers") or "Accept, Content-Type")[:500]
+            resp.headers["Access-Control-Max-Age"] = "86400"
+        return resp
+    return blueprint
+
+
 def init_app(app: Flask) -> None:
     """Register the api blueprint, /openapi.json, and the shared result cache."""
     from .. import cache

@@ -30,6 +30,8 @@ PROFILE_DESCRIPTIONS = {
     "prior_therapy": "initial APL treatment",
     "site": "where it came back: marrow (default) or cns",
     "symptoms": "supportive-care needs",
+    "absent_mutations": "genes tested and not mutated; when given, `mutations` lists the genes found and a gene in "
+                        "neither list stays unknown (its options are listed with the condition open)",
 }
 NAMED_QUERY_PARAM_SCHEMAS = {
     "iri": {"type": "string", "pattern": r"^(|https?://[^\s<>\"{}|\\^`]+|(amlkg:)?[A-Za-z][A-Za-z0-9_.-]*)$",
@@ -45,7 +47,7 @@ NAMED_QUERY_PARAM_SCHEMAS = {
 
 def _profile_field_schema(name: str) -> dict:
     gene = {"type": "string", "pattern": GENE_SYMBOL.pattern}
-    if name == "mutations":
+    if name in ("mutations", "absent_mutations"):
         return {"type": "array", "items": gene}
     if name == "symptoms":
         return {"type": "array", "items": {"type": "string", "enum": list(CHOICES["symptoms"])}}
@@ -56,12 +58,14 @@ def _profile_field_schema(name: str) -> dict:
     return {"type": "string", "enum": list(CHOICES[name])}
 
 
-def _profile_query_params() -> list[dict]:
+def _profile_query_params(named_query: bool = False) -> list[dict]:
     out = []
     for name in PROFILE_FIELDS:
+        if named_query and name == "absent_mutations":  # a named query binds complete lists only
+            continue
         p = {"name": name, "in": "query", "required": name == "status", "description": PROFILE_DESCRIPTIONS[name],
              "schema": _profile_field_schema(name)}
-        if name in ("mutations", "symptoms"):
+        if name in ("mutations", "symptoms", "absent_mutations"):
             p.update(style="form", explode=False)
         out.append(p)
     return out
@@ -168,7 +172,7 @@ def _query_operation(q, codes: list[str] | None = None) -> dict:
     params = []
     for p in q.params.values():
         if p.type == "profile":
-            params.extend(_profile_query_params())
+            params.extend(_profile_query_params(named_query=True))
             continue
         schema = dict(NAMED_QUERY_PARAM_SCHEMAS[p.type])
         description = p.description or schema.pop("description", "")

@@ -17,7 +17,9 @@ from . import bp
 from .graphdata import entity_document, search_index
 from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
 
-LIST_FIELDS = ("mutations", "symptoms")
+LIST_FIELDS = ("mutations", "symptoms", "absent_mutations")
+#: profile fields a named query cannot bind: it takes (factor, value) rows, `mutations` as a complete list
+NOT_BINDABLE = ("absent_mutations",)
 MAX_BODY = 64 * 1024
 MAX_QUESTION = 500
 SEARCH_LIMIT = (1, 100, 20)
@@ -168,7 +170,7 @@ def describe_query(q) -> dict:
 def _profile_params() -> list[dict]:
     from ..options import CHOICES
     out = []
-    for f in PROFILE_FIELDS:
+    for f in (f for f in PROFILE_FIELDS if f not in NOT_BINDABLE):
         out.append({"name": f, "type": "decimal" if f == "remission_months" else "integer" if f == "age" else "code",
                     "required": f == "status", "description": "profile field %s (see /api/options)" % f,
                     "values": list(CHOICES[f]) if f in CHOICES else None})
@@ -191,6 +193,9 @@ def run_query(name: str):
     facts = finder._graph_facts(store)
     if any(p.type == "profile" for p in query.params.values()):
         raw = single_args(request.args, lists=LIST_FIELDS)
+        if any(f in raw for f in NOT_BINDABLE):
+            raise bad_request("Invalid parameters", {f: "not for a named query: use /api/options" for f in NOT_BINDABLE
+                                                     if f in raw})
         try:
             profile = parse_profile(raw)
         except ProfileError as e:

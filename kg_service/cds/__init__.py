@@ -1,0 +1,19 @@
+"""CDS Hooks 2.0 for EHRs (blueprint `cds`): `GET /cds-services` (discovery) and
+`POST /cds-services/<id>` (a patient-view call with its FHIR R4 prefetch -> cards).
+
+The record is read into a profile (`kg_service.fhir.record`), the options finder answers it, and each
+option becomes a card carrying the document's sentence (`cards.py`). Missing prefetch is fetched
+from the EHR's `fhirServer` (`fetch.py`).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from ..api import allow_cross_origin, answer_errors
+
+bp = allow_cross_origin(answer_errors(Blueprint("cds", __name__)))
+
+
+def init_app(app: Flask) -> None:
+    from . import views  # noqa: F401  (routes register on import)
+    app.register_blueprint(bp)
