@@ -175,35 +175,16 @@ def provenance(sources: list[Source], digests: dict, graphs: dict[str, rdflib.Gr
     return g
 
 
-def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes) -> None:
-    """Release files: the union as Turtle, N-Triples and JSON-LD, the dataset as N-Quads/TriG, and the
-    ontology with its inferences as RDF/XML (for Protégé and owlready2)."""
+def write_release(release_dir: Path, graphs: dict[str, bytes], version: str) -> None:
+    """Release files (kg_service/release.py): the dataset as TriG/N-Quads, the union as Turtle,
+    N-Triples and JSON-LD, the ontology with its inferences as RDF/XML; each carries `version`."""
+    from kg_service.release import RELEASE_FORMATS, with_version, write_release_file
     release_dir.mkdir(parents=True, exist_ok=True)
-    ds = ox.Dataset()
-    union = []
-    for iri, data in graphs.items():
-        for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
-            ds.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(iri)))
-            union.append(t)
-
-    def emit(name: str, content: bytes) -> None:
-        tmp = release_dir / (".%s.tmp" % name)
-        tmp.write_bytes(content)
-        os.replace(tmp, release_dir / name)
-
-    prefixes = {"amlkg": str(AMLKG), "oa": "http://www.w3.org/ns/oa#", "prov": str(PROV),
-                "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": str(DCTERMS),
-                "owl": "http://www.w3.org/2002/07/owl#", "rdfs": str(RDFS), "xsd": "http://www.w3.org/2001/XMLSchema#"}
-    emit("amlkg.nt", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES))
-    emit("amlkg.ttl", ox.serialize(union, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
-    emit("amlkg.jsonld", ox.serialize(union, format=ox.RdfFormat.JSON_LD))
-    emit("amlkg.nq", ox.serialize(ds, format=ox.RdfFormat.N_QUADS))
-    emit("amlkg.trig", ox.serialize(ds, format=ox.RdfFormat.TRIG, prefixes=prefixes))
-    owl = rdflib.Graph()
-    owl.parse(data=tbox_nt + inferred_nt, format="nt")
-    for p, ns in prefixes.items():
-        owl.bind(p, ns)
-    emit("amlkg-inferred.owl", owl.serialize(format="xml", encoding="utf-8"))
+    dataset = with_version(graphs, version)
+    for fmt in RELEASE_FORMATS:
+        tmp = release_dir / (".%s.tmp" % fmt.name)
+        tmp.write_bytes(write_release_file(fmt.name, dataset))
+        os.replace(tmp, release_dir / fmt.name)
 
 
 def build(location: str, *, release_dir: str | None = "var/release", log: Callable = print) -> str:
@@ -277,7 +258,7 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
 
     if release_dir:
         try:
-            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)])
+            write_release(Path(release_dir), served, version)
         except OSError as e:
             raise BuildError("writing the release files to %s failed (%s); the new version %s is published "
                              "and served" % (release_dir, e, version[:12])) from None
