@@ -7,7 +7,7 @@ answers pass untouched (a header check, no copy).
 
 Validators stay right: a compressed representation is a different one, so its ETag gets the
 coding as a suffix (`"v-abc"` -> `"v-abc-gzip"`, as Apache's mod_deflate does), and `Vary:
-Accept-Encoding` is set on every answer of a compressible type. An `If-None-Match` carrying such
+Accept-Encoding` is set on every answer that is (or for another client would be) compressed. An `If-None-Match` carrying such
 a tag is handed to the app without the suffix, so the app's 304 logic sees its own tag; the 304
 then carries the tag the client holds. Compressed bodies are remembered (keyed on the body
 object, which the answer caches hand out again) so a repeated answer is not compressed again.
@@ -175,28 +175,31 @@ class Compression:
                 encoding = value
             elif lname == "etag":
                 etag = value
-        if encoding is not None or not compressible(ctype) and not status.startswith("304"):
+        if encoding is not None or (ctype is not None and not compressible(ctype)):
             start_response(status, headers, exc_info)
             return app_iter
-        headers = _add_vary(headers)
         if status.startswith("304"):
-            if held and etag:
+            if held and etag:  # the client holds a compressed copy: confirm that tag
                 for c in CODINGS:
                     if tagged(etag, c) in held:
-                        headers = [(k, tagged(v, c) if k.lower() == "etag" else v) for k, v in headers]
+                        headers = _add_vary([(k, tagged(v, c) if k.lower() == "etag" else v) for k, v in headers])
                         break
             start_response(status, headers, exc_info)
             return app_iter
-        if coding is None or not status.startswith("200") or (length is not None and not (
-                self.min_size <= int(length) <= self.max_size)):
+        if not status.startswith("200") or ctype is None:
             start_response(status, headers, exc_info)
+            return app_iter
+        big = length is None or self.min_size <= int(length) <= self.max_size
+        if coding is None or not big:
+            # an answer this size could be compressed for another client: caches must know
+            start_response(status, _add_vary(headers) if big and length is not None else headers, exc_info)
             return app_iter
         body = _collect(app_iter)
         if len(body) < self.min_size:
             start_response(status, _replace_length(headers, len(body)), exc_info)
             return [body]
         out = self.encoded.get(coding, body, self.level)
-        headers = [(k, tagged(v, coding) if k.lower() == "etag" else v) for k, v in headers
+        headers = [(k, tagged(v, coding) if k.lower() == "etag" else v) for k, v in _add_vary(headers)
                    if k.lower() != "content-length"]
         headers += [("Content-Encoding", coding), ("Content-Length", str(len(out)))]
         start_response(status, headers, exc_info)
