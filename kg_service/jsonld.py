@@ -49,14 +49,36 @@ def graph_to_jsonld(graph: rdflib.Graph) -> bytes:
     >>> doc["@type"], doc["@id"], doc["@context"] == CONTEXT
     ('Recommendation', 'amlkg:r1', True)
     """
-    body = graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True, sort_keys=True,
-                           indent=1)
-    return body.encode("utf-8") if isinstance(body, str) else body
+    body = graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True)
+    # rdflib's node and value order follows Python's (per-process) hashing: put them in a fixed order,
+    # so equal graphs give equal bytes (ETags hold across worker processes)
+    doc = _in_order(json.loads(body))
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _in_order(value):
+    """JSON-LD with every unordered array sorted (`@list` arrays keep their order)."""
+    if isinstance(value, dict):
+        return {k: (v if k == "@list" else _in_order(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_in_order(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
 
 
 def ntriples_to_jsonld(ntriples: bytes) -> bytes:
-    """N-Triples (a store's answer) rewritten as compact JSON-LD with the context."""
+    """N-Triples (a store's answer) rewritten as compact JSON-LD with the context.
+
+    Read with pyoxigraph, which keeps blank node labels (rdflib's parser draws fresh random ones), so
+    the same triples give the same bytes in every worker process: a download's ETag holds across them.
+
+    >>> nt = b'_:b1 <https://w3id.org/amlkg/p> "x" .\\n'
+    >>> ntriples_to_jsonld(nt) == ntriples_to_jsonld(nt), b'"_:b1"' in ntriples_to_jsonld(nt)
+    (True, True)
+    """
+    import pyoxigraph as ox
+    from .store.embedded import to_rdflib
     graph = rdflib.Graph()
-    if ntriples.strip():
-        graph.parse(data=ntriples, format="nt")
+    for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES):
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
     return graph_to_jsonld(graph)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-import rdflib
 
 from . import negotiation as n
 from .jsonld import ntriples_to_jsonld
@@ -63,12 +62,10 @@ def with_version(graphs: dict[str, bytes], version: str) -> dict[str, bytes]:
 def write_release_file(name: str, graphs: dict[str, bytes]) -> bytes:
     """The release file `name` of the dataset `graphs` (IRI -> N-Triples)."""
     fmt = FORMATS_BY_NAME[name]
-    if name == "amlkg-inferred.owl":
-        owl = rdflib.Graph()
-        owl.parse(data=graphs.get(str(ONTOLOGY_GRAPH), b"") + graphs.get(str(INFERRED_GRAPH), b""), format="nt")
-        for prefix, ns in PREFIXES.items():
-            owl.bind(prefix, ns)
-        return owl.serialize(format="xml", encoding="utf-8")
+    if name == "amlkg-inferred.owl":  # pyoxigraph's writer: the same bytes in every process
+        tbox = graphs.get(str(ONTOLOGY_GRAPH), b"") + graphs.get(str(INFERRED_GRAPH), b"")
+        return ox.serialize(ox.parse(tbox, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.RDF_XML,
+                            prefixes=PREFIXES)
     union = b"".join(body if body.endswith(b"\n") or not body else body + b"\n"
                      for _, body in sorted(graphs.items()))
     if fmt.media_type == n.NTRIPLES:
@@ -78,27 +75,38 @@ def write_release_file(name: str, graphs: dict[str, bytes]) -> bytes:
     if fmt.media_type == n.TURTLE:
         return ox.serialize(ox.parse(union, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
                             prefixes=PREFIXES)
-    ds = ox.Dataset()
+    quads = []  # a list, in the graphs' order (a Dataset's own order is not stable)
     for iri, body in sorted(graphs.items()):
         graph = ox.NamedNode(iri)
-        for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
-            ds.add(ox.Quad(t.subject, t.predicate, t.object, graph))
+        quads += [ox.Quad(t.subject, t.predicate, t.object, graph)
+                  for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
     if fmt.media_type == n.NQUADS:
-        return ox.serialize(ds, format=ox.RdfFormat.N_QUADS)
-    return ox.serialize(ds, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
+        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
 
 
 _DATASET_QUERY = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
+def canonical_graphs(ds: ox.Dataset, graphs=()) -> dict[str, bytes]:
+    """Each named graph of `ds` as sorted N-Triples, blank nodes canonicalised across the dataset
+    (the same triples give the same bytes, whatever labels a store or a parser chose); `graphs`
+    are IRIs to include even when empty."""
+    ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    lines: dict[str, list[str]] = {iri: [] for iri in graphs}
+    for q in ds:
+        lines.setdefault(q.graph_name.value, []).append("%s %s %s ." % (q.subject, q.predicate, q.object))
+    return {iri: ("\n".join(sorted(ls)) + "\n").encode("utf-8") if ls else b""
+            for iri, ls in sorted(lines.items())}
+
+
 def read_dataset(store) -> dict[str, bytes]:
-    """The store's named graphs under GRAPH_BASE (IRI -> sorted N-Triples), through the store
+    """The store's named graphs under GRAPH_BASE (IRI -> canonical N-Triples), through the store
     interface (embedded or remote alike); the meta graph holds the version triple."""
     body = store.raw(_DATASET_QUERY, n.SPARQL_JSON)
-    lines: dict[str, list[str]] = {}
+    ds = ox.Dataset()
     for row in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON):
         g = row["g"]
-        if not isinstance(g, ox.NamedNode) or not g.value.startswith(GRAPH_BASE):
-            continue
-        lines.setdefault(g.value, []).append("%s %s %s ." % (row["s"], row["p"], row["o"]))
-    return {iri: ("\n".join(sorted(ls)) + "\n").encode("utf-8") for iri, ls in sorted(lines.items())}
+        if isinstance(g, ox.NamedNode) and g.value.startswith(GRAPH_BASE):
+            ds.add(ox.Quad(row["s"], row["p"], row["o"], g))
+    return canonical_graphs(ds)

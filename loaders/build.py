@@ -135,22 +135,16 @@ def _ntriples(g: rdflib.Graph) -> bytes:
 
 def canonical_dataset(graphs: dict[str, bytes]) -> tuple[dict[str, bytes], str]:
     """Canonicalise blank nodes across all graphs; return sorted N-Triples per graph and the version hash."""
+    from kg_service.release import canonical_graphs
     ds = ox.Dataset()
     for iri, data in graphs.items():
         graph = ox.NamedNode(iri)
         for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
             ds.add(ox.Quad(t.subject, t.predicate, t.object, graph))
-    ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
-    per_graph: dict[str, list[str]] = {iri: [] for iri in graphs}
-    for q in ds:
-        per_graph[q.graph_name.value].append("%s %s %s ." % (q.subject, q.predicate, q.object))
+    out = canonical_graphs(ds, graphs)
     digest = hashlib.sha256()
-    out = {}
-    for iri in sorted(per_graph):
-        lines = sorted(per_graph[iri])
-        body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-        out[iri] = body
-        digest.update(iri.encode() + b"\n" + body)
+    for iri in sorted(out):
+        digest.update(iri.encode() + b"\n" + out[iri])
     return out, digest.hexdigest()
 
 
@@ -264,5 +258,5 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
                              "and served" % (release_dir, e, version[:12])) from None
         step(7, "release files written to %s" % release_dir)
     log("built %d triples in %d graphs, version %s, in %.1f s"
-        % (sum(len(g) for g in graphs.values()), len(graphs), version[:12], time.monotonic() - t0))
+        % (sum(len(g) for g in graphs.values()) + 1, len(graphs), version[:12], time.monotonic() - t0))  # + the version triple
     return version

@@ -47,8 +47,12 @@ def test_sparql_results_compressed_on_the_direct_path_and_from_the_cache(live_se
     assert first.headers["X-AMLKG-Cache"] == "miss"
     assert first.headers["Content-Encoding"] == coding
     assert "Accept-Encoding" in first.headers["Vary"] and "Accept" in first.headers["Vary"]
-    again, raw2 = fetch(url, params=params, encoding=coding, headers=accept)      # cached
-    assert again.headers["X-AMLKG-Cache"] == "hit" and again.headers["Content-Encoding"] == coding
+    for _ in range(8):  # each worker has its own cache: ask until one answers from it
+        again, raw2 = fetch(url, params=params, encoding=coding, headers=accept)
+        assert again.headers["Content-Encoding"] == coding
+        if again.headers["X-AMLKG-Cache"] == "hit":
+            break
+    assert again.headers["X-AMLKG-Cache"] == "hit"
     plain, raw3 = fetch(url, params=params, encoding="identity", headers=accept)
     assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
     assert decoded(first, raw1) == decoded(again, raw2) == raw3

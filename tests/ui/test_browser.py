@@ -210,7 +210,8 @@ def test_every_page_passes_axe_wcag22_aa(browser, live_server, name, path, state
             editor.fill("SELECT ?s ?label WHERE { ?s rdfs:label ?label } LIMIT 5" if state == "results"
                         else "SELECT ?s WHERE { ?s ?p }")
             page.get_by_role("button", name=re.compile("Run", re.I)).first.click()
-            page.wait_for_selector("table" if state == "results" else "[role=alert], .error", timeout=15000)
+            page.wait_for_selector("#results table" if state == "results" else "#error:not([hidden])",
+                                   timeout=15000)
         violations = axe_violations(page)
         assert violations == [], "%s: %s" % (name, violations)
     finally:
