@@ -138,6 +138,10 @@ class _Encoded:
         return out
 
 
+def _no_write(data) -> None:
+    """The write() callable of start_response: none of our layers uses it."""
+
+
 class Compression:
     """WSGI middleware: compress answers the client accepts compressed (see the module docstring)."""
 
@@ -146,24 +150,32 @@ class Compression:
         self.encoded = _Encoded()
 
     def __call__(self, environ, start_response):
-        coding = choose_coding(environ.get("HTTP_ACCEPT_ENCODING"))
-        if environ.get("REQUEST_METHOD") == "HEAD":
-            coding = None  # the app's Content-Length is that of the identity body
-        held = None
-        inm = environ.get("HTTP_IF_NONE_MATCH")
-        if inm and any(s + '"' in inm for s in SUFFIXES):
-            held = inm
-            environ["HTTP_IF_NONE_MATCH"] = strip_coding_suffixes(inm)
+        held = environ.get("HTTP_IF_NONE_MATCH")
+        if held is not None:
+            if '-gzip"' in held or '-deflate"' in held:
+                environ["HTTP_IF_NONE_MATCH"] = strip_coding_suffixes(held)
+            else:
+                held = None
         captured: list = []
 
         def capture(status, headers, exc_info=None):
             captured[:] = [status, headers, exc_info]
-            return lambda data: None  # the write() callable; none of our layers uses it
+            return _no_write
 
         app_iter = self.wsgi_app(environ, capture)
         if not captured:  # a lazy app: run it to its start_response
             app_iter = list(app_iter)
         status, headers, exc_info = captured
+        if held is None:  # the fast path: a small answer is passed on as it is (no Vary: it never varies)
+            for name, value in headers:
+                if name == "Content-Length" or name.lower() == "content-length":
+                    if len(value) < 6 and int(value) < self.min_size:
+                        start_response(status, headers, exc_info)
+                        return app_iter
+                    break
+        coding = choose_coding(environ.get("HTTP_ACCEPT_ENCODING"))
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            coding = None  # the app's Content-Length is that of the identity body
         ctype = length = encoding = etag = None
         for name, value in headers:
             lname = name.lower()
