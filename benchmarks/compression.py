@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store")
     ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     args = ap.parse_args(argv)
     import tempfile
     with tempfile.TemporaryDirectory(prefix="amlkg-bench-gzip-") as tmp:
@@ -116,19 +116,25 @@ def main(argv=None) -> dict:
         local = in_process(store, max(50, args.requests))
         with h.amlkg_server(store, workers=2, env={"KG_REQUEST_LOG": "off"}) as server:
             remote = over_http(server.base, args.requests)
-    print("## In process: µs per request with / without the compression layer (median)\n")
-    print("| answer | Accept-Encoding | with µs | without µs | bytes with | bytes without |\n|---|---|---|---|---|---|")
-    for r in local:
-        print("| %s | %s | %.1f | %.1f | %d | %d |" % (r["case"], r["coding"], r["us_with"], r["us_without"],
-                                                      r["bytes_with"], r["bytes_without"]))
-    print("\n## Over HTTP (granian, 2 workers, one keep-alive client): latency and bytes on the wire\n")
-    print("| answer | Accept-Encoding | p50 ms | p90 ms | bytes |\n|---|---|---|---|---|")
-    for r in remote:
-        print("| %s | %s | %.3f | %.3f | %d |" % (r["case"], r["coding"], r["p50_ms"], r["p90_ms"], r["wire_bytes"]))
     figures = {"in_process": local, "http": remote}
+    print(table(figures))
     if args.json:
-        print(json.dumps(figures))
+        Path(args.json).write_text(json.dumps(figures))
     return figures
+
+
+def table(figures: dict) -> str:
+    """The figures as two markdown tables."""
+    out = ["In process: µs per request through the WSGI stack with / without the compression layer (median)", "",
+           "| answer | Accept-Encoding | with µs | without µs | bytes with | bytes without |",
+           "|---|---|---|---|---|---|"]
+    out += ["| %s | %s | %.1f | %.1f | %d | %d |" % (r["case"], r["coding"], r["us_with"], r["us_without"],
+                                                   r["bytes_with"], r["bytes_without"]) for r in figures["in_process"]]
+    out += ["", "Over HTTP (granian, 2 workers, one keep-alive client, loopback): latency and bytes on the wire", "",
+            "| answer | Accept-Encoding | p50 ms | p90 ms | bytes |", "|---|---|---|---|---|"]
+    out += ["| %s | %s | %.3f | %.3f | %d |" % (r["case"], r["coding"], r["p50_ms"], r["p90_ms"], r["wire_bytes"])
+            for r in figures["http"]]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
