@@ -103,6 +103,9 @@ def describe(store, endpoint: str, *, timeout: float, row_cap: int, max_query_by
 def serialize(triples: list, media_type: str) -> bytes:
     """Write the description in one of SD_FORMATS (Turtle with readable prefixes)."""
     fmt = SD_FORMATS[media_type]
+    if media_type == n.JSON_LD:  # compact, with the one amlkg context (kg_service/jsonld.py)
+        from ..jsonld import ntriples_to_jsonld
+        return ntriples_to_jsonld(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
     if fmt == ox.RdfFormat.TURTLE:
         return ox.serialize(triples, format=fmt, prefixes=PREFIXES)
     return ox.serialize(triples, format=fmt)
