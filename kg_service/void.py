@@ -132,6 +132,7 @@ def describe_dataset(store, root: str) -> rdflib.Graph:
         "its treatment options, each traced to its exact quote. Not medical advice.", lang="en")))
     g.add((ds, VOID.triples, Literal(store.triple_count(), datatype=XSD.integer)))
     g.add((ds, DCTERMS.hasVersion, Literal(version)))
+    g.add((ds, DCAT.version, Literal(version)))
     g.add((ds, RDFS.seeAlso, URIRef(root + "/health")))
     g.add((ds, VOID.sparqlEndpoint, URIRef(root + "/sparql")))
     g.add((ds, VOID.uriSpace, Literal(str(AMLKG))))
@@ -174,6 +175,7 @@ def describe_dataset(store, root: str) -> rdflib.Graph:
         g.add((dist, DCTERMS["format"], URIRef(fmt.format_iri)))
         g.add((dist, DCAT.byteSize, Literal(len(body), datatype=XSD.nonNegativeInteger)))
         g.add((dist, DCTERMS.hasVersion, Literal(version)))
+        g.add((dist, DCAT.version, Literal(version)))
         if fmt.name != "amlkg-inferred.owl":  # the others hold the whole dataset
             g.add((ds, VOID.dataDump, dist))
     return g
