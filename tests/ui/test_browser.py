@@ -217,3 +217,22 @@ def test_every_page_passes_axe_wcag22_aa(browser, live_server, name, path, state
         assert violations == [], "%s: %s" % (name, violations)
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/entity/Ivosidenib"])
+def test_the_store_unavailable_pages_pass_axe_too(browser, live_server, path):
+    """The error state a browser sees when the graph cannot be reached (rendered by the app over an
+    unreachable store, shown at the live server's origin so its stylesheet loads)."""
+    from kg_service import create_app
+    down = create_app({"TESTING": True, "KG_STORE": "http://127.0.0.1:9/query", "KG_STORE_RETRIES": 0})
+    r = down.test_client().get(path, headers={"Accept": "text/html"})
+    assert r.status_code == 503 and r.mimetype == "text/html"
+    ctx = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        page.goto("/health")
+        page.set_content(r.get_data(as_text=True))
+        violations = axe_violations(page)
+        assert violations == [], violations
+    finally:
+        ctx.close()
