@@ -167,9 +167,9 @@ class Compression:
             app_iter = list(app_iter)
         status, headers, exc_info = captured
         if held is None:  # the fast path: a small answer is passed on as it is (no Vary: it never varies)
-            for name, value in headers:
-                if name == "Content-Length" or name.lower() == "content-length":
-                    if len(value) < 6 and int(value) < self.min_size:
+            for name, value in headers:  # (our layers spell it so; any other spelling takes the full path)
+                if name == "Content-Length":
+                    if len(value) < 5 and int(value) < self.min_size:
                         start_response(status, headers, exc_info)
                         return app_iter
                     break
