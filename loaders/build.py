@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import rdflib
 import yaml
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS
+from rdflib.namespace import RDF, RDFS
 
 from kg_service.store import META_GRAPH, StoreError, open_store
 from kg_service.vocab import AMLKG, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROV
