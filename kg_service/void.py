@@ -126,6 +126,14 @@ def describe_dataset(store, root: str) -> rdflib.Graph:
     ds = URIRef(dataset_iri(root))
     g.add((ds, RDF.type, VOID.Dataset))
     g.add((ds, RDF.type, DCAT.Dataset))
+    catalog = URIRef(root + VOID_PATH + "#catalog")  # a one-dataset catalogue, for DCAT harvesters
+    g.add((catalog, RDF.type, DCAT.Catalog))
+    g.add((catalog, DCTERMS.title, Literal("amlkg", lang="en")))
+    g.add((catalog, DCAT.dataset, ds))
+    g.add((catalog, DCAT.service, URIRef(root + "/sparql")))
+    g.add((URIRef(root + "/sparql"), RDF.type, DCAT.DataService))
+    g.add((URIRef(root + "/sparql"), DCAT.endpointURL, URIRef(root + "/sparql")))
+    g.add((URIRef(root + "/sparql"), DCAT.servesDataset, ds))
     g.add((ds, DCTERMS.title, Literal("amlkg: relapsed and refractory AML treatment options", lang="en")))
     g.add((ds, DCTERMS.description, Literal(
         "One patient-education document (American Cancer Society) as an OWL ontology and a knowledge graph of "

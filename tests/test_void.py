@@ -66,6 +66,9 @@ def test_void_describes_the_served_dataset(live_server, accept):
     assert str(g.value(ds, DCTERMS.hasVersion)) == facts["graph_version"]
     assert g.value(ds, DCTERMS.license) == rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")
     assert g.value(ds, VOID.sparqlEndpoint) == rdflib.URIRef(url + "/sparql")
+    (catalog,) = g.subjects(RDF.type, DCAT.Catalog)
+    assert (catalog, DCAT.dataset, ds) in g
+    assert (rdflib.URIRef(url + "/sparql"), DCAT.servesDataset, ds) in g
     source = g.value(ds, DCTERMS.source)
     assert source == rdflib.URIRef("https://w3id.org/amlkg/acs2022")
     assert g.value(source, DCTERMS.modified) == rdflib.Literal("2022-12-01", datatype=XSD.date)
