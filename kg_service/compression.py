@@ -7,7 +7,9 @@ answers pass untouched (a header check, no copy).
 
 Validators stay right: a compressed representation is a different one, so its ETag gets the
 coding as a suffix (`"v-abc"` -> `"v-abc-gzip"`, as Apache's mod_deflate does), and `Vary:
-Accept-Encoding` is set on every answer that is (or for another client would be) compressed. An `If-None-Match` carrying such
+Accept-Encoding` is set on every answer to a client that sends Accept-Encoding and that is (or
+for another client would be) compressed. A request without Accept-Encoding passes straight
+through (identity, no Vary: that answer suits any client a shared cache may give it to). An `If-None-Match` carrying such
 a tag is handed to the app without the suffix, so the app's 304 logic sees its own tag; the 304
 then carries the tag the client holds. Compressed bodies are remembered (keyed on the body
 object, which the answer caches hand out again) so a repeated answer is not compressed again.
@@ -156,6 +158,10 @@ class Compression:
                 environ["HTTP_IF_NONE_MATCH"] = strip_coding_suffixes(held)
             else:
                 held = None
+        if held is None and "HTTP_ACCEPT_ENCODING" not in environ:
+            # a client that says nothing of codings (curl, urllib, SPARQLWrapper) gets identity, and the
+            # layer costs nothing: no Vary either, as identity suits every client a cache may hand it to
+            return self.wsgi_app(environ, start_response)
         captured: list = []
 
         def capture(status, headers, exc_info=None):
