@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STORE  ?= var/store
 
-.PHONY: run test build serve install lock system-deps clean bench
+.PHONY: run test build serve install lock system-deps node-deps clean bench
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -27,16 +27,26 @@ lock: $(STAMP)
 	rm -f $(STAMP)
 	$(MAKE) install
 
-## system packages the browser and OWL API tests need (chromium; a JDK for owlcheck, which installs the OWL API itself); installed only when running as root
+## system packages the browser, OWL API and npm-tool tests need (chromium; a JDK for owlcheck, which installs the OWL API itself; node and npm); installed only when running as root
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  missing=""; \
 	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
 	  command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
+	  command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	  if [ -n "$$missing" ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  fi; \
-	else echo "not root: skipping system packages (chromium, openjdk-17-jdk-headless); tests needing them will skip"; fi
+	else echo "not root: skipping system packages (chromium, openjdk-17-jdk-headless, nodejs npm); tests needing them will skip"; fi
+
+## the npm tools some tests use (Redocly's OpenAPI linter, axe-core), project-locally, exactly as package-lock.json pins them
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: skipping the npm tools (@redocly/cli, axe-core); tests needing them will skip"; fi
+
+node-deps: $(NODE_STAMP)
 
 build: $(STAMP)
 	$(BIN)/python -m kg_service build --store $(STORE)
@@ -44,7 +54,7 @@ build: $(STAMP)
 run: build
 	$(BIN)/python -m kg_service serve --host $(HOST) --port $(PORT) --store $(STORE)
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps node-deps
 	$(BIN)/python -m pytest
 
 ## every benchmark, side by side, bounded (about 14 min on 2 cores; BENCH_ARGS=--quick: about 4); writes benchmarks/results.md
@@ -52,4 +62,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info node_modules

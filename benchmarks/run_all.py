@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 
 import harness as h  # noqa: E402
 
-BENCHMARKS = ("sparql", "options", "scale", "build")
+BENCHMARKS = ("sparql", "options", "scale", "build", "compression")
 
 
 def run_sparql(quick: bool) -> dict:
@@ -52,6 +52,12 @@ def run_scale(quick: bool) -> dict:
     args = ["--triples", "200000" if quick else "1000000", "--same-vocabulary-triples", "20000" if quick else "100000",
             "--samples", "20" if quick else "40"]
     return _captured(scale, args)
+
+
+def run_compression(quick: bool) -> dict:
+    """compression.py: the gzip layer's cost on small answers, its saving on large ones."""
+    import compression
+    return _captured(compression, ["--requests", "100" if quick else "300"])
 
 
 def run_build(quick: bool) -> dict:
@@ -157,6 +163,9 @@ def report(results: dict) -> str:
                   "Our graph alone (*small*) and with a generated background beside it; latency at one client "
                   "(median of %d requests), ratios to *small*." % results["scale"]["samples"], "",
                   scale.table(results["scale"])]
+    if "compression" in results and "http" in results["compression"]:
+        import compression
+        lines += ["", "## gzip (`compression.py`)", "", compression.table(results["compression"])]
     if "build" in results and "summary" in results["build"]:
         b = results["build"]
         lines += ["", "## Build and start (`build_and_start.py`)", "",
@@ -176,7 +185,8 @@ def main(argv=None) -> int:
     p.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
     p.add_argument("--out", default=str(HERE / "results.md"))
     args = p.parse_args(argv)
-    runners = {"sparql": run_sparql, "options": run_options, "scale": run_scale, "build": run_build}
+    runners = {"sparql": run_sparql, "options": run_options, "scale": run_scale, "build": run_build,
+               "compression": run_compression}
     results = {"load_average_at_start": h.machine()["load_average_at_start"]}
     t0 = time.perf_counter()
     for name in [n for n in args.only.split(",") if n]:

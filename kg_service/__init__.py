@@ -23,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .health import bp as health_bp
     app.register_blueprint(health_bp)
+    from . import void
+    void.init_app(app)         # /.well-known/void, /downloads/*, /context.jsonld
     for name in ("sparql", "api", "ui", "cds", "fhir"):
         module = _optional_blueprint(name)
         if module is not None:
@@ -31,9 +33,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     curator.init_app(app)      # /curator/*: only when KG_CURATOR_TOKEN is set
     limits.init_app(app)       # body/URL limits, the query gate of the served store
     # WSGI layers, innermost first: the SPARQL cache (sparql.init_app), the headers (nosniff, HTML
-    # policies, the API's CORS, on every answer of the app), the rate limit, the log
+    # policies, the API's CORS, on every answer of the app), the rate limit, compression, the log
     headers.init_app(app)
     limits.wrap_rate_limit(app)
+    from . import compression
+    compression.init_app(app)  # gzip/deflate, outside the SPARQL fast paths
     request_log.init_app(app)
     app.config["STARTED_AT"] = time.time()
     return app

@@ -34,6 +34,8 @@ def _serve(args) -> int:
     if not settings.get("KG_LOG_HASH_KEY"):
         import secrets
         os.environ["KG_LOG_HASH_KEY"] = secrets.token_hex(32)
+    from .banner import announce_when_ready, route_request_log
+    announce_when_ready(args.host, args.port, route_request_log(args.store))  # the person's "it is up"
     from .server import serve
     serve(args.host, args.port, workers=args.workers, store=args.store)
     return 0

@@ -16,6 +16,8 @@ TURTLE = "text/turtle"
 NTRIPLES = "application/n-triples"
 RDF_XML = "application/rdf+xml"
 JSON_LD = "application/ld+json"
+NQUADS = "application/n-quads"
+TRIG = "application/trig"
 HTML = "text/html"
 
 #: SELECT/ASK result formats we write, in order of preference, with the W3C format IRI of each
@@ -32,13 +34,17 @@ RDF_MEDIA_TYPES = {
     NTRIPLES: "http://www.w3.org/ns/formats/N-Triples",
     RDF_XML: "http://www.w3.org/ns/formats/RDF_XML",
     JSON_LD: "http://www.w3.org/ns/formats/JSON-LD",
+    # a graph is a dataset with only a default graph: valid N-Quads and TriG as well
+    NQUADS: "http://www.w3.org/ns/formats/N-Quads",
+    TRIG: "http://www.w3.org/ns/formats/TriG",
 }
 #: Other names clients use for the same formats (answered with the canonical type).
 RESULT_ALIASES = {"application/json": SPARQL_JSON, "application/xml": SPARQL_XML, "text/xml": SPARQL_XML}
 RDF_ALIASES = {"application/x-turtle": TURTLE, "application/turtle": TURTLE, "text/n3": TURTLE,
                "text/rdf+n3": TURTLE, "application/n3": TURTLE, "text/plain": NTRIPLES,
                "application/xml": RDF_XML, "text/xml": RDF_XML, "application/json": JSON_LD,
-               "application/x-json+ld": JSON_LD}
+               "application/x-json+ld": JSON_LD,
+               "text/x-nquads": NQUADS, "application/x-trig": TRIG}
 
 #: `format=` values (also SPARQLWrapper's `format`/`output` names) -> media type, per answer kind.
 RESULT_FORMAT_NAMES = {"json": SPARQL_JSON, "srj": SPARQL_JSON, "xml": SPARQL_XML, "srx": SPARQL_XML,
@@ -46,7 +52,8 @@ RESULT_FORMAT_NAMES = {"json": SPARQL_JSON, "srj": SPARQL_JSON, "xml": SPARQL_XM
 RDF_FORMAT_NAMES = {"turtle": TURTLE, "ttl": TURTLE, "n3": TURTLE, "ntriples": NTRIPLES,
                     "n-triples": NTRIPLES, "nt": NTRIPLES, "rdfxml": RDF_XML, "rdf+xml": RDF_XML,
                     "rdf": RDF_XML, "xml": RDF_XML, "jsonld": JSON_LD, "json-ld": JSON_LD,
-                    "json": JSON_LD, "html": HTML}
+                    "json": JSON_LD, "nquads": NQUADS, "n-quads": NQUADS, "nq": NQUADS,
+                    "trig": TRIG, "html": HTML}
 
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_FORMS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
@@ -170,13 +177,23 @@ def offers_for(form: str | None, *, html: bool = False) -> tuple[tuple[str, ...]
     """(offered media types, aliases) for a query form; `html` adds the query page last.
 
     >>> offers_for("CONSTRUCT")[0]
-    ('text/turtle', 'application/n-triples', 'application/rdf+xml', 'application/ld+json')
+    ('text/turtle', 'application/n-triples', 'application/rdf+xml', 'application/ld+json', 'application/n-quads', 'application/trig')
     """
     if form in ("CONSTRUCT", "DESCRIBE"):
         offered, aliases = tuple(RDF_MEDIA_TYPES), _RDF_ALIAS_PAIRS
     else:
         offered, aliases = tuple(RESULT_MEDIA_TYPES), _RESULT_ALIAS_PAIRS
     return (offered + (HTML,) if html else offered), aliases
+
+
+def a_query(form: str | None) -> str:
+    """The query form with its indefinite article, for messages.
+
+    >>> a_query("ASK"), a_query("SELECT"), a_query(None)
+    ('an ASK query', 'a SELECT query', 'a SPARQL query')
+    """
+    name = form or "SPARQL"
+    return "%s %s query" % ("an" if name[:1] in "AEIOU" else "a", name)
 
 
 _RESULT_ALIAS_PAIRS = tuple(RESULT_ALIASES.items())

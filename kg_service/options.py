@@ -33,6 +33,8 @@ CHOICES = {
     "symptoms": ("pain", "low_blood_counts", "fatigue", "nausea", "appetite_loss", "infection"),
 }
 DEFAULTS = {"disease": "AML", "site": "marrow"}
+#: words `mutations` takes instead of gene symbols (contract, "Additions")
+MUTATION_WORDS = ("none", "unknown")
 GENE_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$")
 WHY_NAMES = {"disease": "disease", "status": "status", "mutations": "mutation", "prior_therapy": "prior therapy",
              "site": "site", "symptoms": "symptom", "remission_months": "remission (months)", "age": "age"}
@@ -97,6 +99,9 @@ def parse_profile(raw) -> dict:
 
     >>> parse_profile({"status": "Relapsed", "mutations": "idh1, FLT3", "age": "45"})
     {'disease': 'AML', 'status': 'relapsed', 'mutations': ['IDH1', 'FLT3'], 'age': 45, 'site': 'marrow'}
+    >>> parse_profile({"status": "relapsed", "mutations": "none"})["mutations"], "mutations" in parse_profile(
+    ...     {"status": "relapsed", "mutations": ["unknown"]})
+    ([], False)
     >>> parse_profile({"status": "gone", "age": -3})
     Traceback (most recent call last):
     ...
@@ -114,7 +119,15 @@ def parse_profile(raw) -> dict:
         errors["status"] = "required: refractory or relapsed"
     else:
         out["status"] = _choice("status", raw.get("status"), errors)
-    if "mutations" in raw and raw.get("mutations") is not None:
+    words = [w.strip().lower() for w in _split(raw.get("mutations")) if isinstance(w, str)] \
+        if raw.get("mutations") is not None else []
+    said = [w for w in words if w in MUTATION_WORDS]
+    if said:  # `none` = tested, none found; `unknown` = absent
+        if len(words) > 1:
+            errors["mutations"] = "%r stands alone: it cannot be combined with gene symbols" % said[0]
+        elif said[0] == "none":
+            out["mutations"] = []
+    elif "mutations" in raw and raw.get("mutations") is not None:
         genes = []
         for g in _split(raw.get("mutations")):
             if not isinstance(g, str) or not GENE_SYMBOL.match(g.strip()):

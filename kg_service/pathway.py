@@ -309,13 +309,14 @@ def render(sections, strengths: list[tuple[str, int]], *, taken: set | None = No
                     % (band_top, WIDTH - 16, y - band_top, band_top + 21, escape(heading), "".join(content)))
         y += 12
     height = int(y + 16)
+    # role=group, not img: the picture holds links (to entity pages), and an img has no interactive parts (axe: nested-interactive)
     desc = ("Decision structure of the source document, generated from the knowledge graph: situations, "
             "their conditions and the options the document names, coloured by strength. Options shown: %s."
             % ", ".join(sorted({t[1] for _h, sits in tree for s in sits for c in s.children for leaf in c.children
                                 for t in leaf.option.therapies})))
     head = ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
-            'width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="pw-title pw-desc" '
+            'width="%d" height="%d" viewBox="0 0 %d %d" role="group" aria-labelledby="pw-title pw-desc" '
             'class="pathway">' % (WIDTH, height, WIDTH, height),
             '<title id="pw-title">%s</title><desc id="pw-desc">%s</desc>' % (escape(title), escape(desc)),
             "<style>%s</style>" % _CSS,

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import rdflib
 import yaml
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS
+from rdflib.namespace import RDF, RDFS
 
 from kg_service.store import META_GRAPH, StoreError, open_store
 from kg_service.vocab import AMLKG, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROV
@@ -155,22 +155,16 @@ def _ntriples(g: rdflib.Graph) -> bytes:
 
 def canonical_dataset(graphs: dict[str, bytes]) -> tuple[dict[str, bytes], str]:
     """Canonicalise blank nodes across all graphs; return sorted N-Triples per graph and the version hash."""
+    from kg_service.release import canonical_graphs
     ds = ox.Dataset()
     for iri, data in graphs.items():
         graph = ox.NamedNode(iri)
         for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
             ds.add(ox.Quad(t.subject, t.predicate, t.object, graph))
-    ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
-    per_graph: dict[str, list[str]] = {iri: [] for iri in graphs}
-    for q in ds:
-        per_graph[q.graph_name.value].append("%s %s %s ." % (q.subject, q.predicate, q.object))
+    out = canonical_graphs(ds, graphs)
     digest = hashlib.sha256()
-    out = {}
-    for iri in sorted(per_graph):
-        lines = sorted(per_graph[iri])
-        body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-        out[iri] = body
-        digest.update(iri.encode() + b"\n" + body)
+    for iri in sorted(out):
+        digest.update(iri.encode() + b"\n" + out[iri])
     return out, digest.hexdigest()
 
 
@@ -217,39 +211,21 @@ def release_manifest(sources: list[Source], digests: dict, graphs: dict[str, byt
     }
 
 
-def write_release(release_dir: Path, graphs: dict[str, bytes], tbox_nt: bytes, inferred_nt: bytes,
-                  manifest: dict | None = None) -> None:
-    """Release files: the union as Turtle, N-Triples and JSON-LD, the dataset as N-Quads/TriG, and the
-    ontology with its inferences as RDF/XML (for Protégé and owlready2)."""
+def write_release(release_dir: Path, graphs: dict[str, bytes], version: str, manifest: dict | None = None) -> None:
+    """Release files (kg_service/release.py): the dataset as TriG/N-Quads, the union as Turtle,
+    N-Triples and JSON-LD, the ontology with its inferences as RDF/XML; each carries `version`.
+    Beside them, the release manifest (`python -m kg_service changes` reads it)."""
+    from kg_service.release import RELEASE_FORMATS, with_version, write_release_file
     release_dir.mkdir(parents=True, exist_ok=True)
-    ds = ox.Dataset()
-    union = []
-    for iri, data in graphs.items():
-        for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
-            ds.add(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(iri)))
-            union.append(t)
-
-    def emit(name: str, content: bytes) -> None:
+    dataset = with_version(graphs, version)
+    files = [(fmt.name, write_release_file(fmt.name, dataset)) for fmt in RELEASE_FORMATS]
+    if manifest is not None:
+        import json
+        files.append((MANIFEST_FILE, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")))
+    for name, content in files:
         tmp = release_dir / (".%s.tmp" % name)
         tmp.write_bytes(content)
         os.replace(tmp, release_dir / name)
-
-    prefixes = {"amlkg": str(AMLKG), "oa": "http://www.w3.org/ns/oa#", "prov": str(PROV),
-                "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": str(DCTERMS),
-                "owl": "http://www.w3.org/2002/07/owl#", "rdfs": str(RDFS), "xsd": "http://www.w3.org/2001/XMLSchema#"}
-    emit("amlkg.nt", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES))
-    emit("amlkg.ttl", ox.serialize(union, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
-    emit("amlkg.jsonld", ox.serialize(union, format=ox.RdfFormat.JSON_LD))
-    emit("amlkg.nq", ox.serialize(ds, format=ox.RdfFormat.N_QUADS))
-    emit("amlkg.trig", ox.serialize(ds, format=ox.RdfFormat.TRIG, prefixes=prefixes))
-    if manifest is not None:
-        import json
-        emit(MANIFEST_FILE, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    owl = rdflib.Graph()
-    owl.parse(data=tbox_nt + inferred_nt, format="nt")
-    for p, ns in prefixes.items():
-        owl.bind(p, ns)
-    emit("amlkg-inferred.owl", owl.serialize(format="xml", encoding="utf-8"))
 
 
 def build(location: str, *, release_dir: str | None = "var/release", log: Callable = print) -> str:
@@ -327,12 +303,11 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
 
     if release_dir:
         try:
-            write_release(Path(release_dir), canonical, canonical[str(ONTOLOGY_GRAPH)], canonical[str(INFERRED_GRAPH)],
-                          manifest)
+            write_release(Path(release_dir), served, version, manifest)
         except OSError as e:
             raise BuildError("writing the release files to %s failed (%s); the new version %s is published "
                              "and served" % (release_dir, e, version[:12])) from None
         step(7, "release files written to %s" % release_dir)
     log("built %d triples in %d graphs, version %s, in %.1f s"
-        % (sum(len(g) for g in graphs.values()), len(graphs), version[:12], time.monotonic() - t0))
+        % (sum(len(g) for g in graphs.values()) + 1, len(graphs), version[:12], time.monotonic() - t0))  # + the version triple
     return version

@@ -10,7 +10,7 @@ import orjson
 from flask import Blueprint
 
 from .. import DISCLAIMER
-from ..options import CHOICES, GENE_SYMBOL, PROFILE_FIELDS
+from ..options import CHOICES, GENE_SYMBOL, MUTATION_WORDS, PROFILE_FIELDS
 from ..dataset import get_store
 from ..services import get_finder, get_queries
 from . import answer_errors, bp
@@ -24,7 +24,8 @@ PROFILE_DESCRIPTIONS = {
     "disease": "subtype: AML (default; most types of AML, not APL) or APL",
     "status": "refractory (did not go away with induction) or relapsed (came back after remission)",
     "mutations": "gene symbols found in the leukemia cells (FLT3, IDH1, IDH2; case-insensitive); a symbol the "
-                 "graph does not know is accepted and named in `warnings`; absent = not known, empty = none found",
+                 "graph does not know is accepted and named in `warnings`; absent or `unknown` = not known, "
+                 "`none` or an empty JSON list = tested, none found",
     "remission_months": "how long the remission lasted, in months",
     "age": "age in years",
     "prior_therapy": "initial APL treatment",
@@ -47,7 +48,9 @@ NAMED_QUERY_PARAM_SCHEMAS = {
 
 def _profile_field_schema(name: str) -> dict:
     gene = {"type": "string", "pattern": GENE_SYMBOL.pattern}
-    if name in ("mutations", "absent_mutations"):
+    if name == "mutations":  # gene symbols, or one of the words: none (tested, none found), unknown (= absent)
+        return {"type": "array", "items": {"anyOf": [{"type": "string", "enum": list(MUTATION_WORDS)}, gene]}}
+    if name == "absent_mutations":
         return {"type": "array", "items": gene}
     if name == "symptoms":
         return {"type": "array", "items": {"type": "string", "enum": list(CHOICES["symptoms"])}}
@@ -162,6 +165,9 @@ def build_spec(queries, codes: list[str] | None = None) -> dict:
                  {"name": "named queries", "description": "one operation per `queries/*.rq` file"},
                  {"name": "entities", "description": "entities and search"},
                  {"name": "documentation", "description": "this description"}],
+        # the API needs no credentials (security: []); the server is the one serving this document
+        "servers": [{"url": "/", "description": "this amlkg service"}],
+        "security": [],
         "paths": paths,
         "components": {"schemas": SCHEMAS, "responses": RESPONSES,
                        "headers": {"ETag": {"description": "graph version + request", "schema": {"type": "string"}}}},

@@ -73,6 +73,11 @@ def describe(store, endpoint: str, *, timeout: float, row_cap: int, max_query_by
           ox.Triple(dataset, a, nn(SD + "Dataset")),
           ox.Triple(dataset, nn(SD + "defaultGraph"), default),
           ox.Triple(default, a, nn(SD + "Graph"))]
+    # the dataset's VoID + DCAT description (kg_service/void.py): sizes, licence, source, downloads
+    void_doc = endpoint[: -len("/sparql")] + "/.well-known/void"
+    t += [ox.Triple(svc, nn(PREFIXES["rdfs"] + "seeAlso"), nn(void_doc)),
+          ox.Triple(dataset, nn(VOID + "inDataset"), nn(void_doc + "#dataset")),
+          ox.Triple(dataset, nn(PREFIXES["rdfs"] + "seeAlso"), nn(void_doc))]
     version = store.graph_version()
     if version:
         t.append(ox.Triple(dataset, nn(SERVICE_NS + "graphVersion"), lit(version)))
@@ -98,6 +103,9 @@ def describe(store, endpoint: str, *, timeout: float, row_cap: int, max_query_by
 def serialize(triples: list, media_type: str) -> bytes:
     """Write the description in one of SD_FORMATS (Turtle with readable prefixes)."""
     fmt = SD_FORMATS[media_type]
+    if media_type == n.JSON_LD:  # compact, with the one amlkg context (kg_service/jsonld.py)
+        from ..jsonld import ntriples_to_jsonld
+        return ntriples_to_jsonld(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
     if fmt == ox.RdfFormat.TURTLE:
         return ox.serialize(triples, format=fmt, prefixes=PREFIXES)
     return ox.serialize(triples, format=fmt)

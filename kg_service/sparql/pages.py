@@ -31,14 +31,16 @@ LIMIT 25
 def no_query(params) -> Response:
     """GET /sparql without a query: HTML for browsers, else the service description."""
     fmt = params.get("format") or params.get("output")
-    if fmt:
-        media_type = n.format_override(fmt, "CONSTRUCT")
-        if media_type not in SD_OFFERED:
+    media_type = n.format_override(fmt, "CONSTRUCT") if fmt else None
+    accept = request.environ.get("HTTP_ACCEPT")
+    if fmt and media_type not in SD_OFFERED:
+        if not any(r[0] != "*" for r in n.parse_accept(accept)):  # an unknown format= yields to an Accept
             raise ProblemError(406, "Not Acceptable", "The service description is available as %s."
-                               % ", ".join(SD_OFFERED), kind="not-acceptable")
-    else:
+                               % ", ".join(SD_OFFERED), kind="not-acceptable", available=list(SD_OFFERED))
+        media_type = None
+    if media_type is None:
         try:
-            media_type = n.negotiate(request.environ.get("HTTP_ACCEPT"), SD_OFFERED, SD_ALIASES)
+            media_type = n.negotiate(accept, SD_OFFERED, SD_ALIASES)
         except n.NotAcceptable:
             raise ProblemError(406, "Not Acceptable", "The service description is available as %s."
                                % ", ".join(SD_OFFERED), kind="not-acceptable")

@@ -23,6 +23,7 @@ from .. import negotiation as n
 from ..cache import get_cache
 from ..dataset import get_store
 from ..errors import ProblemError, problem, query_timeout, store_problem
+from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash
 from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 from .guard import DEFAULT_MAX_COMPLEXITY, check_graph_iris, inspect_query, refuse_if_too_complex
@@ -176,8 +177,8 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
                 % (len(unknown), " ".join("<%s>" % quote(g[:MAX_HEADER_BYTES], safe=":/#?&=;@+,~!$*'()[]%")
                                           for g in unknown[:3])))))
     try:
-        body = store.raw(query, media_type, default_graphs=default_graphs, named_graphs=named_graphs,
-                         base_iri=base)
+        body = store.raw(query, store_media_type(media_type), default_graphs=default_graphs,
+                         named_graphs=named_graphs, base_iri=base)
     except QuerySyntaxError as e:
         raise _syntax_problem(e)
     except QueryTimeout:
@@ -196,7 +197,8 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
             raise ProblemError(406, "Not Acceptable", "This query's answer cannot be written as %s."
                                % media_type, kind="not-acceptable")
         raise
-    body, truncated = cap_rows(body, media_type, lim.row_cap)
+    body, truncated = cap_rows(body, store_media_type(media_type), lim.row_cap)
+    body = rewrite_graph(body, media_type)  # JSON-LD with the amlkg context, N-Quads, TriG
     if truncated:
         headers += [("X-AMLKG-Truncated", "true"), ("X-AMLKG-Row-Cap", str(lim.row_cap)),
                     ("X-AMLKG-Warning", "result cut to the first %d rows (the row cap); add LIMIT/OFFSET "
@@ -208,22 +210,30 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
 
 
 def _choose(form: str | None, accept: str | None, fmt: str | None) -> str:
-    """The media type to answer in: `format=` if given, else the Accept header's best match."""
+    """The media type to answer in: `format=` if it names one for this query form, else the Accept
+    header's best match (an unknown `format=` never overrides a usable Accept)."""
     offered, aliases = n.offers_for(form, html=True)
+    answers = [t for t in offered if t != n.HTML]
     if fmt:
         media_type = n.format_override(fmt, form)
-        if media_type is None:
-            raise ProblemError(406, "Not Acceptable", "format=%s is not available for a %s query; "
-                               "available: %s" % (fmt[:40], form or "SPARQL", ", ".join(offered)),
-                               kind="not-acceptable", available=list(offered))
-        return media_type
+        if media_type is not None:
+            return media_type
+        if not _names_a_type(accept):
+            raise ProblemError(406, "Not Acceptable", "format=%s is not available for %s; available: %s"
+                               % (fmt[:40], n.a_query(form), ", ".join(answers)),
+                               kind="not-acceptable", available=answers)
     try:
         return n.negotiate(accept, offered, aliases)
     except n.NotAcceptable:
-        raise ProblemError(406, "Not Acceptable", "None of the accepted media types (%s) can carry a "
-                           "%s answer; available: %s" % ((accept or "")[:200], form or "SPARQL",
-                                                          ", ".join(offered)),
-                           kind="not-acceptable", available=list(offered))
+        raise ProblemError(406, "Not Acceptable", "None of the accepted media types (%s) can carry the "
+                           "answer to %s; available: %s" % ((accept or "")[:200], n.a_query(form),
+                                                             ", ".join(answers)),
+                           kind="not-acceptable", available=answers)
+
+
+def _names_a_type(accept: str | None) -> bool:
+    """Whether an Accept header asks for something specific (not absent, not only */*)."""
+    return any(r[0] != "*" for r in n.parse_accept(accept))
 
 
 def _one_query(params) -> str | None:

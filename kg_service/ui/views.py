@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from .. import DISCLAIMER, negotiation, pathway
 from ..dataset import get_store
 from ..errors import ProblemError, problem, store_problem
+from ..jsonld import graph_to_jsonld
 from ..named_queries import ParameterError, bindings_for
 from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
 from ..services import get_finder, get_queries
@@ -433,8 +434,7 @@ def entity(entity: str):
         for prefix, ns in PREFIXES.items():
             graph.bind(prefix, ns)
         fmt_name = RDF_SERIALISATIONS[media_type]
-        kwargs = {"context": PREFIXES, "auto_compact": True} if fmt_name == "json-ld" else {}
-        body = graph.serialize(format=fmt_name, **kwargs)
+        body = graph_to_jsonld(graph) if fmt_name == "json-ld" else graph.serialize(format=fmt_name)
         resp = Response(body, mimetype=media_type)
         resp.headers["Vary"] = "Accept"
         resp.headers["Link"] = '<%s>; rel="alternate"; type="text/html"' % url_for("ui.entity", entity=entity)

@@ -35,6 +35,8 @@ def test_a_clean_copy_installs_from_the_lock_alone(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "--require-hashes" in r.stdout, "make must install from the lock with hashes"
     assert "project.license" not in r.stdout + r.stderr, "the install warns about our pyproject.toml"
+    # nothing of ours warns: no setuptools deprecation, no editable-install notice (a plain .pth install)
+    assert "Warning" not in r.stdout + r.stderr and "!!" not in r.stderr, r.stdout[-3000:] + r.stderr[-3000:]
     # the fresh environment is the locked one, checked by the same test the suite runs
     check = subprocess.run([str(clone / ".venv/bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                             "tests/security/test_dependencies.py"], cwd=clone, capture_output=True, text=True,

@@ -163,3 +163,76 @@ def test_readable_on_a_phone(browser, live_server):
         shot(page, "phone-idh1-relapse")
     finally:
         ctx.close()
+
+
+# -- accessibility: axe-core (npm, from node_modules) in the real browser --------------------------------
+#: axe-core's tags for the WCAG 2.0, 2.1 and 2.2 level A and AA rules
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+#: every kind of page, with its results and its error states
+AXE_PAGES = [
+    ("home", "/", None),
+    ("options-results", "/?status=relapsed&mutations=IDH1&symptoms=pain", None),
+    ("options-none-found", "/?status=relapsed&mutations=none&remission_months=8&age=45", None),
+    ("options-apl", "/?disease=APL&status=relapsed&prior_therapy=ATRA%2BATO", None),
+    ("options-form-error", "/?status=gone&age=-3", None),
+    ("ask-question", "/?q=options+for+IDH1%2B+relapse", None),
+    ("entity", "/entity/Ivosidenib", None),
+    ("entity-recommendation", "/entity/acs2022-idh1-ivosidenib", None),
+    ("entity-not-found", "/entity/NoSuchThing", None),
+    ("sparql-page", "/sparql", None),
+    ("sparql-results", "/sparql", "results"),
+    ("sparql-error", "/sparql", "error"),
+    ("api-docs", "/api/docs", None),
+]
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core's WCAG 2.2 A/AA rules on the page; the violations, one line each."""
+    from tests.node_tools import node_module_file
+    axe = node_module_file("axe-core/axe.min.js", needs_node=False)
+    page.add_script_tag(path=str(axe))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+    return ["%s (%s): %s at %s" % (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+            for v in result["violations"]]
+
+
+@pytest.mark.parametrize("name,path,state", AXE_PAGES, ids=[p[0] for p in AXE_PAGES])
+def test_every_page_passes_axe_wcag22_aa(browser, live_server, name, path, state):
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=live_server.url,
+                              bypass_csp=True)  # axe is injected as a script the pages' CSP would refuse
+    page = ctx.new_page()
+    page.set_default_timeout(15000)
+    try:
+        response = page.goto(path)
+        assert response is not None and response.status < 500
+        if state is not None:
+            editor = page.locator("textarea").first
+            editor.fill("SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } LIMIT 5"
+                        if state == "results"
+                        else "SELECT ?s WHERE { ?s ?p }")
+            page.click("#run")
+            page.wait_for_selector("table.results tbody tr" if state == "results" else "#error:not([hidden])",
+                                   timeout=15000)
+        violations = axe_violations(page)
+        assert violations == [], "%s: %s" % (name, violations)
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/entity/Ivosidenib"])
+def test_the_store_unavailable_pages_pass_axe_too(browser, live_server, path):
+    """The error state a browser sees when the graph cannot be reached (rendered by the app over an
+    unreachable store, shown at the live server's origin so its stylesheet loads)."""
+    from kg_service import create_app
+    down = create_app({"TESTING": True, "KG_STORE": "http://127.0.0.1:9/query", "KG_STORE_RETRIES": 0})
+    r = down.test_client().get(path, headers={"Accept": "text/html"})
+    assert r.status_code == 503 and r.mimetype == "text/html"
+    ctx = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        page.goto("/health")
+        page.set_content(r.get_data(as_text=True))
+        violations = axe_violations(page)
+        assert violations == [], violations
+    finally:
+        ctx.close()

@@ -44,3 +44,21 @@ def test_notebook_runs_against_the_service(path, live_server, monkeypatch, tmp_p
     if path.stem == "researchers":
         images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
         assert images, "the researchers' notebook draws one plot"
+
+
+def test_owlready2_reaches_the_terms_through_their_namespace_as_the_notebook_shows():
+    """`onto.Treatment` is None (the ontology IRI is not the terms' namespace); the ontologists'
+    notebook shows `onto.get_namespace(...)`, which works, and says why."""
+    owlready2 = pytest.importorskip("owlready2")
+    world = owlready2.World()
+    onto = world.get_ontology((ROOT / "ontology" / "amlkg.owl").as_uri()).load()
+    terms = onto.get_namespace("https://w3id.org/amlkg/")
+    assert onto.Treatment is None
+    assert terms.Treatment is not None and terms.Treatment.iri == "https://w3id.org/amlkg/Treatment"
+    assert terms.Ivosidenib in terms.Treatment.descendants()
+    nb = json.loads((ROOT / "notebooks" / "ontologists.ipynb").read_text(encoding="utf-8"))
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert 'onto.get_namespace("https://w3id.org/amlkg/")' in code
+    assert "assert onto.Treatment is None and A.Treatment is not None" in code
+    assert "onto.Treatment" in prose and "get_namespace" in prose

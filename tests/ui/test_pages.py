@@ -211,7 +211,7 @@ def test_a_question_without_a_situation_says_what_is_missing(client):
 def test_entity_page_shows_labels_brand_xrefs_recommendations_and_approvals(client):
     r = client.get("/entity/Ivosidenib", headers={"Accept": "text/html"})
     assert r.status_code == 200 and r.mimetype == "text/html"
-    assert r.headers["Vary"] == "Accept"
+    assert "Accept" in [v.strip() for v in r.headers["Vary"].split(",")]  # (and Accept-Encoding: compressible)
     page = Page(r.get_data(as_text=True))
     assert "ivosidenib" in page.plain and "Tibsovo" in page.plain and "IDH1 inhibitor" in page.plain
     assert "https://go.drugbank.com/drugs/DB14568" in page.links
@@ -279,7 +279,7 @@ def _texts(root) -> str:
 
 def test_pathway_is_valid_svg_naming_every_therapy_of_the_document(client, store):
     _r, root = _svg(client)
-    assert root.tag == SVG + "svg" and root.get("role") == "img"
+    assert root.tag == SVG + "svg" and root.get("role") == "group"  # it holds links: not an img (axe nested-interactive)
     assert root.find(SVG + "title") is not None and root.find(SVG + "desc") is not None
     text = _texts(root)
     therapies = {str(r["l"]) for r in store.select(PREFIXES + """
