@@ -35,7 +35,6 @@ import secrets
 import sys
 import time
 
-import orjson
 
 _EXT = "amlkg_request_log"
 #: the environ key where a route leaves the hash of the query it ran (the SPARQL text's)
