@@ -58,6 +58,17 @@ def child_pids(pid: int) -> set[int]:
     return children
 
 
+def worker_pids(pid: int) -> set[int]:
+    """The processes under a server that answer requests: its descendants without children of their own
+    (`serve` supervises one granian instance per slot, each with its worker)."""
+    found, todo = set(), [pid]
+    while todo:
+        kids = child_pids(todo.pop())
+        todo.extend(kids)
+        found |= {k for k in kids if not child_pids(k)}
+    return found
+
+
 @pytest.fixture(scope="session")
 def store_path(tmp_path_factory) -> str:
     """The real graph, built from the project's sources into a temporary store."""

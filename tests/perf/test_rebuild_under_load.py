@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, LiveServer, child_pids
+from tests.conftest import ROOT, LiveServer, worker_pids
 
 META = "https://w3id.org/amlkg/graph/meta"
 EXTRA_GRAPH = "https://w3id.org/amlkg/graph/rebuild-test-extra"
@@ -159,7 +159,7 @@ def test_rebuild_while_serving_fails_no_request(own_store, tmp_path):
         _build(own_store, tmp_path / "release-2")
         targets.append(Path(own_store, "current").resolve())
         time.sleep(2.5)
-        workers = child_pids(server.proc.pid)
+        workers = worker_pids(server.proc.pid)
         serving_newest = {pid: _open_under(pid, targets[-1]) for pid in workers}
     finally:
         stop.set()

@@ -16,7 +16,7 @@ import pytest
 
 from kg_service.sparql.guard import (DEFAULT_MAX_COMPLEXITY, MAX_PATH_LENGTH, inspect_query, inspect_update,
                                      refuse_if_too_complex)
-from tests.conftest import ROOT, child_pids, shared_or_skip
+from tests.conftest import ROOT, shared_or_skip, worker_pids
 
 from .support import TOKEN, ServeProcess, copy_store, http
 
@@ -80,7 +80,7 @@ def server(store_path, tmp_path_factory):
     store = copy_store(store_path, tmp_path_factory.mktemp("bombs") / "store")
     s = ServeProcess(store, env={"KG_CURATOR_TOKEN": TOKEN, "KG_REQUEST_LOG": "off", "KG_RATE_LIMIT": "0"},
                      workers=2).start()
-    s.workers_at_start = child_pids(s.proc.pid)
+    s.workers_at_start = worker_pids(s.proc.pid)
     yield s
     s.stop()
 
@@ -102,7 +102,7 @@ def assert_alive(server) -> None:
     status, _h, body = http("GET", server.url + "/health", timeout=10)
     assert status == 200, body[:300]
     assert server.proc.poll() is None
-    assert child_pids(server.proc.pid) == server.workers_at_start
+    assert worker_pids(server.proc.pid) == server.workers_at_start
 
 
 @pytest.mark.parametrize("name", sorted(BOMBS))
@@ -212,11 +212,11 @@ def test_the_evaluation_threads_have_a_large_stack(store_path, tmp_path):
     with_guard_lifted = {"KG_MAX_QUERY_COMPLEXITY": "1000000", "KG_REQUEST_LOG": "off", "KG_RATE_LIMIT": "0"}
     s = ServeProcess(store, env=with_guard_lifted, workers=1).start()
     try:
-        workers = child_pids(s.proc.pid)
+        workers = worker_pids(s.proc.pid)
         status, _h, body = http("POST", s.url + "/sparql", data=ask(BOMBS["not-chain"](20_000)).encode(),
                                 headers={"Content-Type": "application/sparql-query",
                                          "Accept": "application/sparql-results+json"}, timeout=60)
         assert status == 200 and json.loads(body)["boolean"] is True, body[:300]
-        assert child_pids(s.proc.pid) == workers
+        assert worker_pids(s.proc.pid) == workers
     finally:
         s.stop()
