@@ -22,8 +22,10 @@ from .named_queries import NamedQuery, load_all
 from .store import Store
 from .xrefs import xref_keys
 
-PROFILE_FIELDS = ("disease", "status", "mutations", "remission_months", "age", "prior_therapy", "site",
-                  "symptoms")
+PROFILE_FIELDS = ("disease", "status", "mutations", "absent_mutations", "remission_months", "age", "prior_therapy",
+                  "site", "symptoms", "fit", "donor", "prior_transplant", "keeps_coming_back")
+BOOLEAN_FIELDS = ("fit", "donor", "prior_transplant", "keeps_coming_back")
+NUMBER_FIELDS = ("remission_months", "age")
 # the contract's value sets (CONTRACT.md, "Profile fields"); codes map to classes through the graph
 CHOICES = {
     "disease": ("AML", "APL"),
@@ -33,9 +35,19 @@ CHOICES = {
     "symptoms": ("pain", "low_blood_counts", "fatigue", "nausea", "appetite_loss", "infection"),
 }
 DEFAULTS = {"disease": "AML", "site": "marrow"}
+# `prior_therapy` is by the contract an initial APL treatment: stating it without a subtype means APL
+PRIOR_THERAPY_DISEASE = {"ATRA+ATO": "APL", "ATRA+chemo": "APL"}
 GENE_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$")
+# a gene symbol, optionally followed by a variant name or protein change: FLT3-ITD, FLT3 D835Y, IDH2 p.R172K
+MUTATION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}(?:[ -](?:[pP]\.)?[A-Za-z0-9*_>.]{1,24})?$")
+# a number, a bound (<12, <=6, >12, >=24), a range (6-12) or "about" a number (~6)
+NUMBER_NOTATION = re.compile(r"^\s*(?:(?P<op><=|>=|<|>|~)\s*(?P<n>\d+(?:\.\d+)?)"
+                             r"|(?P<low>\d+(?:\.\d+)?)\s*-\s*(?P<high>\d+(?:\.\d+)?))\s*$")
+TRUE_WORDS, FALSE_WORDS, UNKNOWN_WORDS = ("true", "yes", "1"), ("false", "no", "0"), ("unknown", "")
 WHY_NAMES = {"disease": "disease", "status": "status", "mutations": "mutation", "prior_therapy": "prior therapy",
-             "site": "site", "symptoms": "symptom", "remission_months": "remission (months)", "age": "age"}
+             "site": "site", "symptoms": "symptom", "remission_months": "remission (months)", "age": "age",
+             "absent_mutations": "no mutation", "fit": "fit", "donor": "donor",
+             "prior_transplant": "prior transplant", "keeps_coming_back": "keeps coming back"}
 
 
 class ProfileError(ValueError):
@@ -44,6 +56,70 @@ class ProfileError(ValueError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join("%s: %s" % kv for kv in errors.items()))
         self.errors = errors
+
+
+class Profile(dict):
+    """A normalised profile (the answer echoes it), which also remembers what it did not state:
+    `defaults` (fields filled by the contract's defaults) and `notes` (what was inferred, for `warnings`)."""
+
+    def __init__(self, *args, defaults=(), notes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.defaults = list(defaults)
+        self.notes = list(notes)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number as a profile may state it: exactly, as a bound, as a range, or about a value.
+    `low`/`high` are None when unbounded on that side; `soft` marks "about N" (its tolerance taken)."""
+    low: Decimal | None
+    high: Decimal | None
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, v: Decimal) -> bool:
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            return False
+        if self.high is not None and (v > self.high or (self.high_open and v == self.high)):
+            return False
+        return True
+
+    def overlaps(self, low: Decimal | None, high: Decimal | None) -> bool:
+        """Whether some number in this interval lies strictly between low and high (None: unbounded)."""
+        lo = Decimal("-Infinity") if self.low is None else self.low
+        hi = Decimal("Infinity") if self.high is None else self.high
+        a = Decimal("-Infinity") if low is None else low
+        b = Decimal("Infinity") if high is None else high
+        return max(lo, a) < min(hi, b)
+
+
+def about_tolerance(n: Decimal) -> Decimal:
+    """The tolerance of "about N": a tenth of N, at least 1 (about 6 months = 5-7; about 60 years = 54-66)."""
+    return max(Decimal(1), (n / 10).to_integral_value(rounding="ROUND_CEILING"))
+
+
+def interval_of(value) -> Interval | None:
+    """The interval a normalised number field stands for (None when not given).
+
+    >>> interval_of("<12"), interval_of(8) == Interval(Decimal(8), Decimal(8))
+    (Interval(low=None, high=Decimal('12'), low_open=False, high_open=True), True)
+    >>> interval_of("~6")
+    Interval(low=Decimal('5'), high=Decimal('7'), low_open=False, high_open=False)
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        v = Decimal(str(value))
+        return Interval(v, v)
+    m = NUMBER_NOTATION.match(value)
+    if m.group("low") is not None:
+        return Interval(Decimal(m.group("low")), Decimal(m.group("high")))
+    op, n = m.group("op"), Decimal(m.group("n"))
+    if op == "~":
+        t = about_tolerance(n)
+        return Interval(max(Decimal(0), n - t), n + t)
+    return {"<": Interval(None, n, high_open=True), "<=": Interval(None, n),
+            ">": Interval(n, None, low_open=True), ">=": Interval(n, None)}[op]
 
 
 def _split(value) -> list:
@@ -67,14 +143,39 @@ def _choice(field: str, value, errors: dict):
     return None
 
 
+def _plain(number: Decimal, integer: bool):
+    return int(number) if integer or number == number.to_integral_value() else float(number)
+
+
 def _number(field: str, value, errors: dict, *, integer: bool, low: float, high: float):
+    """A number, or a bound/range/about string in the contract's notation (kept as a normalised string)."""
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
-        errors[field] = "must be a number"
+        errors[field] = "must be a number, a bound (<12, <=6, >12, >=24), a range (6-12) or about a number (~6)"
         return None
+    if isinstance(value, str) and NUMBER_NOTATION.match(value):
+        m = NUMBER_NOTATION.match(value)
+        numbers = [Decimal(x) for x in (m.group("n"), m.group("low"), m.group("high")) if x is not None]
+        for n in numbers:
+            if integer and n != n.to_integral_value():
+                errors[field] = "must be whole numbers of years"
+                return None
+            if not (low <= n <= high):
+                errors[field] = "must be between %s and %s" % (low, high)
+                return None
+        if m.group("low") is not None:
+            a, b = numbers
+            if a > b:
+                errors[field] = "range %r: the lower end is above the upper" % value
+                return None
+            if a == b:
+                return _plain(a, integer)
+            return "%s-%s" % (_plain(a, integer), _plain(b, integer))
+        return "%s%s" % (m.group("op"), _plain(numbers[0], integer))
     try:
         number = Decimal(str(value).strip())
     except Exception:
-        errors[field] = "%r is not a number" % (value,)
+        errors[field] = ("%r is not a number, a bound (<12, <=6, >12, >=24), a range (6-12) or about a number (~6)"
+                         % (value,))
         return None
     if not number.is_finite():
         errors[field] = "must be a finite number"
@@ -88,15 +189,71 @@ def _number(field: str, value, errors: dict, *, integer: bool, low: float, high:
     return int(number) if integer else (int(number) if number == number.to_integral_value() else float(number))
 
 
-def parse_profile(raw) -> dict:
+def _boolean(field: str, value, errors: dict):
+    """True/False, or None for unknown (JSON booleans, or true/false/yes/no/1/0/unknown as text)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        if word in UNKNOWN_WORDS:
+            return None
+    errors[field] = "%r is not true or false" % (value,)
+    return None
+
+
+def mutation_gene(name: str) -> str:
+    """The gene symbol a mutation name starts with (FLT3-ITD -> FLT3, IDH2 p.R172K -> IDH2)."""
+    return re.split(r"[ -]", name, maxsplit=1)[0]
+
+
+def _mutation_name(text: str) -> str:
+    """The normal spelling of a mutation name: gene in capitals, one space before a protein change,
+    a hyphenated variant name kept (FLT3-ITD), `p.` kept lower case."""
+    text = re.sub(r"\s+", " ", text.strip())
+    parts = re.split(r"([ -])", text, maxsplit=1)
+    if len(parts) == 1:
+        return text.upper()
+    gene, sep, rest = parts
+    if rest[:2].lower() == "p.":
+        rest = "p." + rest[2:].upper()
+    else:
+        rest = rest.upper()
+    return gene.upper() + sep + rest
+
+
+def _mutations(field: str, value, errors: dict, *, variants: bool) -> list | None:
+    """A mutation list; the words `none` (tested, none found: empty) and `unknown` (absent: None)."""
+    items = _split(value)
+    if len(items) == 1 and isinstance(items[0], str) and items[0].strip().lower() in ("none", "unknown"):
+        return [] if items[0].strip().lower() == "none" else None
+    out = []
+    pattern = MUTATION_NAME if variants else GENE_SYMBOL
+    for g in items:
+        if not isinstance(g, str) or not pattern.match(g.strip()):
+            errors[field] = "%r is not a %s" % (g, "gene symbol or variant name" if variants else "gene symbol")
+            return None
+        name = _mutation_name(g) if variants else g.strip().upper()
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def parse_profile(raw) -> Profile:
     """Validate and normalise a profile (query parameters or a JSON object).
 
     Missing fields stay missing (unknown), except `disease` and `site` which take the contract's
-    defaults. `mutations` is kept as given: absent = not known; a list (even empty) = the complete
-    list of mutations found.
+    defaults (named in `Profile.defaults`); a `prior_therapy` without a `disease` means APL (noted in
+    `Profile.notes`). `mutations` absent = not known; a list (even empty) = the complete list of
+    mutations found; `absent_mutations` = genes tested negative.
 
     >>> parse_profile({"status": "Relapsed", "mutations": "idh1, FLT3", "age": "45"})
     {'disease': 'AML', 'status': 'relapsed', 'mutations': ['IDH1', 'FLT3'], 'age': 45, 'site': 'marrow'}
+    >>> parse_profile({"status": "relapsed", "mutations": "flt3-itd", "remission_months": "< 12", "fit": "no"})
+    {'disease': 'AML', 'status': 'relapsed', 'mutations': ['FLT3-ITD'], 'remission_months': '<12', 'site': 'marrow', 'fit': False}
     >>> parse_profile({"status": "gone", "age": -3})
     Traceback (most recent call last):
     ...
@@ -109,27 +266,44 @@ def parse_profile(raw) -> dict:
     for name in unknown:
         errors[name] = "not a profile field (fields: %s)" % ", ".join(PROFILE_FIELDS)
     out: dict = {}
-    out["disease"] = _choice("disease", raw.get("disease") or DEFAULTS["disease"], errors)
+    defaults, notes = [f for f in DEFAULTS if raw.get(f) in (None, "")], []
+    prior = None
+    if raw.get("prior_therapy") not in (None, ""):
+        prior = _choice("prior_therapy", raw.get("prior_therapy"), errors)
+    disease = raw.get("disease")
+    if disease in (None, "") and prior in PRIOR_THERAPY_DISEASE:
+        disease = PRIOR_THERAPY_DISEASE[prior]
+        defaults.remove("disease")
+        notes.append("disease %s was inferred from prior therapy %s (an initial %s treatment); "
+                     "say disease if that is wrong" % (disease, prior, disease))
+    out["disease"] = _choice("disease", disease or DEFAULTS["disease"], errors)
+    if prior in PRIOR_THERAPY_DISEASE and out["disease"] and out["disease"] != PRIOR_THERAPY_DISEASE[prior]:
+        message = "prior therapy %s is an initial %s treatment, but disease is %s" % (
+            prior, PRIOR_THERAPY_DISEASE[prior], out["disease"])
+        errors["disease"] = errors["prior_therapy"] = message
     if raw.get("status") in (None, ""):
         errors["status"] = "required: refractory or relapsed"
     else:
         out["status"] = _choice("status", raw.get("status"), errors)
-    if "mutations" in raw and raw.get("mutations") is not None:
-        genes = []
-        for g in _split(raw.get("mutations")):
-            if not isinstance(g, str) or not GENE_SYMBOL.match(g.strip()):
-                errors["mutations"] = "%r is not a gene symbol" % (g,)
-                break
-            if g.strip().upper() not in genes:
-                genes.append(g.strip().upper())
-        out["mutations"] = genes
+    if raw.get("mutations") is not None:
+        found = _mutations("mutations", raw.get("mutations"), errors, variants=True)
+        if found is not None:
+            out["mutations"] = found
+    if raw.get("absent_mutations") is not None:
+        absent = _mutations("absent_mutations", raw.get("absent_mutations"), errors, variants=False)
+        if absent:
+            out["absent_mutations"] = absent
+            both = sorted({mutation_gene(m) for m in out.get("mutations", [])} & set(absent))
+            if both:
+                errors["mutations"] = errors["absent_mutations"] = (
+                    "%s is both found (mutations) and tested negative (absent_mutations)" % ", ".join(both))
     if raw.get("remission_months") not in (None, ""):
         out["remission_months"] = _number("remission_months", raw.get("remission_months"), errors,
                                           integer=False, low=0, high=1200)
     if raw.get("age") not in (None, ""):
         out["age"] = _number("age", raw.get("age"), errors, integer=True, low=0, high=130)
-    if raw.get("prior_therapy") not in (None, ""):
-        out["prior_therapy"] = _choice("prior_therapy", raw.get("prior_therapy"), errors)
+    if prior is not None:
+        out["prior_therapy"] = prior
     out["site"] = _choice("site", raw.get("site") or DEFAULTS["site"], errors)
     if raw.get("symptoms") not in (None, ""):
         symptoms = []
@@ -138,14 +312,21 @@ def parse_profile(raw) -> dict:
             if choice and choice not in symptoms:
                 symptoms.append(choice)
         out["symptoms"] = symptoms
+    for field in BOOLEAN_FIELDS:
+        if field in raw and raw.get(field) is not None:
+            value = _boolean(field, raw.get(field), errors)
+            if value is not None:
+                out[field] = value
     if errors:
         raise ProfileError(errors)
-    return out
+    return Profile(out, defaults=defaults, notes=notes)
 
 
 def profile_key(profile: dict) -> tuple:
-    """A hashable, order-independent key of a normalised profile (for caches and ETags)."""
-    return tuple((k, tuple(sorted(v)) if isinstance(v, list) else v) for k, v in sorted(profile.items()))
+    """A hashable, order-independent key of a normalised profile (for caches and ETags); what was
+    defaulted is part of it, since the answer says so."""
+    items = tuple((k, tuple(sorted(v)) if isinstance(v, list) else v) for k, v in sorted(profile.items()))
+    return items + (("defaults", tuple(getattr(profile, "defaults", ()))),)
 
 
 @dataclass
@@ -258,7 +439,9 @@ class OptionsFinder:
                 warnings.append("the graph has no factor for %s; it was ignored" % field)
                 continue
             value = profile[field]
-            if field in ("remission_months", "age"):
+            if field in NUMBER_FIELDS:
+                if isinstance(value, str):
+                    continue  # a bound: matched by interval (see options_for)
                 # xsd:decimal as the store computes it (oxigraph keeps 18 places): more digits make
                 # an ill-typed literal whose comparisons fail, so 1e-308 months is bound as 0
                 number = Decimal(format(Decimal(str(value)).quantize(Decimal("1e-12")).normalize(), "f"))
