@@ -10,7 +10,7 @@ import orjson
 from flask import Blueprint
 
 from .. import DISCLAIMER
-from ..options import CHOICES, GENE_SYMBOL, PROFILE_FIELDS
+from ..options import BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, NUMBER_NOTATION, PROFILE_FIELDS
 from ..dataset import get_store
 from ..services import get_finder, get_queries
 from . import answer_errors, bp
@@ -20,16 +20,34 @@ spec_bp = answer_errors(Blueprint("api_spec", __name__))
 API_VERSION = "0.1.0"
 PROBLEM = "application/problem+json"
 
+BOUND_NOTE = ("a number, a bound (`<12`, `<=6`, `>12`, `>=24`), a range (`6-12`) or about a number (`~6`, read "
+              "as N plus or minus a tenth of N, at least 1: `~6` = 5-7). A bound that decides a condition settles "
+              "it; one that does not leaves the condition open. The answer's `profile` echoes the same notation")
 PROFILE_DESCRIPTIONS = {
-    "disease": "subtype: AML (default; most types of AML, not APL) or APL",
+    "disease": "subtype: AML (default; most types of AML, not APL) or APL. Without it, a `prior_therapy` (an "
+               "initial APL treatment) means APL, said in `warnings`; `AML` with a `prior_therapy` is a 400 naming both",
     "status": "refractory (did not go away with induction) or relapsed (came back after remission)",
-    "mutations": "gene symbols found in the leukemia cells (FLT3, IDH1, IDH2; case-insensitive); a symbol the "
-                 "graph does not know is accepted and named in `warnings`; absent = not known, empty = none found",
-    "remission_months": "how long the remission lasted, in months",
-    "age": "age in years",
+    "mutations": "the complete list of mutations found: gene symbols (FLT3, IDH1, IDH2; case-insensitive) or "
+                 "variant names and protein changes (FLT3-ITD, FLT3-TKD, FLT3 D835Y, IDH1 R132H, IDH2 p.R172K), "
+                 "mapped to their gene's mutation class through the ontology; an unknown variant of a known gene "
+                 "keeps the gene's options with a note in `warnings`; a symbol the graph does not know is accepted "
+                 "and named in `warnings`. `none` (or an empty list) = tested, none found; `unknown` or absent = "
+                 "not known",
+    "absent_mutations": "genes tested negative (wild-type): conditions on them are settled as not met, other "
+                        "genes stay unknown. A gene both here and in `mutations` is a 400",
+    "remission_months": "how long the remission lasted, in months: " + BOUND_NOTE,
+    "age": "age in years: a whole number, a bound (`>60`, `<60`, `>=70`), a range (`70-79`) or about a number "
+           "(`~60` = 54-66), as for `remission_months`",
     "prior_therapy": "initial APL treatment",
     "site": "where it came back: marrow (default) or cns",
     "symptoms": "supportive-care needs",
+    "fit": "healthy enough for intensive treatment (the document: \"as long as a person is healthy enough for "
+           "them\", \"if the person can tolerate them\"); false drops the options that need it, absent leaves "
+           "that condition open",
+    "donor": "a suitable stem cell donor has been found",
+    "prior_transplant": "has already had a stem cell transplant; the document's transplant statements do not "
+                        "speak of a second one, so with true they are kept but marked outside what they cover",
+    "keeps_coming_back": "the leukemia keeps coming back or doesn't go away (the document's words)",
 }
 NAMED_QUERY_PARAM_SCHEMAS = {
     "iri": {"type": "string", "pattern": r"^(|https?://[^\s<>\"{}|\\^`]+|(amlkg:)?[A-Za-z][A-Za-z0-9_.-]*)$",
@@ -44,15 +62,19 @@ NAMED_QUERY_PARAM_SCHEMAS = {
 
 
 def _profile_field_schema(name: str) -> dict:
-    gene = {"type": "string", "pattern": GENE_SYMBOL.pattern}
     if name == "mutations":
-        return {"type": "array", "items": gene}
+        return {"type": "array", "items": {"type": "string", "pattern": MUTATION_NAME.pattern}}
+    if name == "absent_mutations":
+        return {"type": "array", "items": {"type": "string", "pattern": GENE_SYMBOL.pattern}}
     if name == "symptoms":
         return {"type": "array", "items": {"type": "string", "enum": list(CHOICES["symptoms"])}}
+    bound = {"type": "string", "pattern": NUMBER_NOTATION.pattern}
     if name == "remission_months":
-        return {"type": "number", "minimum": 0, "maximum": 1200}
+        return {"oneOf": [{"type": "number", "minimum": 0, "maximum": 1200}, bound]}
     if name == "age":
-        return {"type": "integer", "minimum": 0, "maximum": 130}
+        return {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 130}, bound]}
+    if name in BOOLEAN_FIELDS:
+        return {"type": "boolean"}
     return {"type": "string", "enum": list(CHOICES[name])}
 
 
