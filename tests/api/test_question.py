@@ -21,7 +21,7 @@ def lexicon(store):
 @pytest.mark.parametrize("q, expected", [
     ("options for IDH1+ relapse", {"status": "relapsed", "mutations": ["IDH1"]}),
     ("what if AML comes back after 8 months in a 50 year old with FLT3",
-     {"disease": "AML", "status": "relapsed", "mutations": ["FLT3"], "remission_months": 8, "age": 50}),
+     {"disease": "AML", "status": "relapsed", "mutations": ["FLT3"], "remission_months": ">=8", "age": 50}),
     ("APL relapse after ATRA plus chemo", {"disease": "APL", "status": "relapsed", "prior_therapy": "ATRA+chemo"}),
     ("refractory AML with pain", {"disease": "AML", "status": "refractory", "symptoms": ["pain"]}),
     ("AML that did not go away with induction", {"disease": "AML", "status": "refractory"}),
@@ -30,11 +30,11 @@ def lexicon(store):
     ("CNS relapse of acute myeloid leukemia", {"disease": "AML", "status": "relapsed", "site": "cns"}),
     ("relapsed AML, isocitrate dehydrogenase 1 mutated", {"disease": "AML", "status": "relapsed",
                                                           "mutations": ["IDH1"]}),
-    ("relapse after a remission of more than 2 years", {"status": "relapsed", "remission_months": 25}),
-    ("AML comes back sooner than 12 months", {"disease": "AML", "status": "relapsed", "remission_months": 11}),
+    ("relapse after a remission of more than 2 years", {"status": "relapsed", "remission_months": ">24"}),
+    ("AML comes back sooner than 12 months", {"disease": "AML", "status": "relapsed", "remission_months": "<12"}),
     ("relapsed AML, remission of exactly 12 months", {"disease": "AML", "status": "relapsed",
                                                       "remission_months": 12}),
-    ("relapsed APL within about 6 months", {"disease": "APL", "status": "relapsed", "remission_months": 6}),
+    ("relapsed APL within about 6 months", {"disease": "APL", "status": "relapsed", "remission_months": "<6"}),
     ("relapsed AML aged 61 with fatigue and appetite loss",
      {"disease": "AML", "status": "relapsed", "age": 61, "symptoms": ["fatigue", "appetite_loss"]}),
 ])
@@ -49,13 +49,13 @@ def test_every_understood_value_says_where_it_came_from(lexicon):
     for u in parsed.understood:
         assert u["text"] and u["via"] and u["field"]
     texts = {u["field"]: u["text"] for u in parsed.understood}
-    assert texts["age"] == "50 year old" and texts["remission_months"] == "8 months"
+    assert texts["age"] == "50 year old" and texts["remission_months"] == "after 8 months"
 
 
 def test_negated_genes_are_left_out(lexicon):
     parsed = parse_question("relapsed AML without a FLT3 mutation, IDH2 positive", lexicon)
-    assert parsed.profile["mutations"] == ["IDH2"]
-    assert any("FLT3" in w for w in parsed.warnings)
+    assert parsed.profile["mutations"] == ["IDH2"] and parsed.profile["absent_mutations"] == ["FLT3"]
+    assert any(u["field"] == "absent_mutations" and u["text"] == "FLT3" for u in parsed.understood)
 
 
 def test_mentions_and_unrecognized(lexicon):
@@ -65,8 +65,17 @@ def test_mentions_and_unrecognized(lexicon):
 
 
 def test_conflicting_statuses(lexicon):
-    parsed = parse_question("relapsed or refractory AML", lexicon)
+    parsed = parse_question("relapsed AML, or is it refractory?", lexicon)
     assert parsed.conflicts == {"status": ["relapsed", "refractory"]} and not parsed.has_status
+
+
+def test_both_statuses_as_alternatives_are_read_as_both(lexicon):
+    """Issue 16, item 11: "relapsed or refractory AML" names both situations; the answer covers both."""
+    for q in ("relapsed or refractory AML", "r/r AML", "relapsed/refractory AML", "refractory or relapsed AML",
+              "AML that doesn't respond or comes back"):
+        parsed = parse_question(q, lexicon)
+        assert sorted(parsed.statuses) == ["refractory", "relapsed"], q
+        assert "status" not in parsed.profile and not parsed.conflicts, q
 
 
 def test_the_specific_disease_wins_over_the_generic_one(lexicon):
@@ -109,6 +118,7 @@ def test_parse_question_uses_the_served_graph_in_an_app_context(app):
     max_size=12).map(" ".join))
 def test_any_text_parses_without_error(lexicon, text):
     parsed = parse_question(text, lexicon)
-    assert set(parsed.profile) <= {"disease", "status", "mutations", "remission_months", "age", "prior_therapy",
-                                   "site", "symptoms"}
+    assert set(parsed.profile) <= {"disease", "status", "mutations", "absent_mutations", "remission_months", "age",
+                                   "prior_therapy", "site", "symptoms", "fit", "donor", "prior_transplant",
+                                   "keeps_coming_back"}
     assert all(isinstance(w, str) and w for w in parsed.unrecognized)
