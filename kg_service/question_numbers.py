@@ -6,9 +6,9 @@ bound words), no clinical name. Values use the profile notation of the contract:
 
 How words become bounds (issue 16): "within / less than / under / sooner than / before N" are upper
 bounds (`<N`), "at most / no more than / up to N" and "N or less" `<=N`, "more than / over / longer
-than N" lower bounds (`>N`), "at least / after N" and "N or more" `>=N`; "about N" keeps its
-tolerance as a range (`about_range`). A duration followed by "ago" is the time since an event, never
-the length of a remission: it is read, reported and left out of the profile.
+than N" lower bounds (`>N`), "at least / after N" and "N or more" `>=N`; "about N" is `~N` (the
+profile gives it its tolerance, `options.about_tolerance`). A duration followed by "ago" is the time
+since an event, never the length of a remission: it is read, reported and left out of the profile.
 """
 from __future__ import annotations
 
@@ -100,26 +100,14 @@ def tidy(n: float):
     return int(n) if float(n).is_integer() else round(float(n), 1)
 
 
-def about_range(n: float) -> str:
-    """"About N" as a range: N give or take 15 % (at least 1).
-
-    >>> about_range(6), about_range(24), about_range(12)
-    ('5-7', '20-28', '10-14')
-    """
-    t = max(1, round(0.15 * n))
-    return "%s-%s" % (tidy(max(0, n - t)), tidy(n + t))
-
-
 def bounded(op: str | None, n: float):
     """A value in the profile notation for a bound operator (None: the number itself).
 
     >>> bounded("<", 12), bounded(">=", 24), bounded(None, 8), bounded("~", 6)
-    ('<12', '>=24', 8, '5-7')
+    ('<12', '>=24', 8, '~6')
     """
     if op in (None, "", "="):
         return tidy(n)
-    if op == "~":
-        return about_range(n)
     return "%s%s" % (op, tidy(n))
 
 
@@ -131,7 +119,7 @@ def read_numbers(text: str) -> list[Number]:
     >>> [(n.field, n.value) for n in read_numbers("a 45-year-old, came back within a year")]
     [('age', 45), ('remission_months', '<12')]
     >>> [(n.field, n.value) for n in read_numbers("in her seventies, over 60, remission about 2 years")]
-    [('age', '70-79'), ('age', '>60'), ('remission_months', '20-28')]
+    [('age', '70-79'), ('age', '>60'), ('remission_months', '~24')]
     """
     found: list[Number] = []
     taken: list[tuple[int, int]] = []

@@ -48,6 +48,8 @@ def main(argv=None) -> int:
                     answer = answer_question(case["q"])
                 except ProblemError as e:
                     answer = {"status": e.status, "detail": e.detail}
+                except Exception as e:   # a fault of the finder is a wrong answer, counted as such
+                    answer = {"status": 500, "detail": repr(e)}
                 o_err = option_errors(case, answer)
             for tag in ["all"] + case.get("tags", []):
                 t = totals[tag]
