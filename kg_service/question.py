@@ -47,7 +47,7 @@ happen happens happened next last lasted lasting lasts long wild wt unmutated
 #: negation words: kept for matching ("doesn't go away"), dropped when unused
 NEGATIONS = frozenset({"not", "no", "never", "without", "negative", "cannot"})
 #: irregular verb forms -> the form names use
-IRREGULAR = {"came": "come", "comes": "come", "coming": "come", "went": "go", "goes": "go", "going": "go",
+IRREGULAR = {"come": "come", "came": "come", "comes": "come", "coming": "come", "went": "go", "goes": "go", "going": "go",
              "gone": "go", "did": "do", "does": "do", "done": "do", "doing": "do", "was": "be",
              "were": "be", "is": "be", "are": "be", "has": "have", "had": "have", "having": "have"}
 #: connectors written between the parts of a combination ("ATRA plus chemo", "ATRA and ATO", "ATRA+ATO")
@@ -383,7 +383,7 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     found += _one_word_names(lexicon, tokens, text, found)
     variants = _protein_changes(tokens, found, text)
     facts += _grammar_phrases(tokens, rules, text, statuses=True)
-    mutation_words = [t for t in tokens if not t.used and t.norm in _MUTATION_WORDS and not _next_to_gene(t, found)]
+    mutation_words = [t for t in tokens if not t.used and t.norm in _MUTATION_WORDS and not _next_to_gene(t, found, tokens)]
     remission_words = [t for t in tokens if t.norm == "remission"]
 
     # negation and history of everything found, in one pass of the reader
@@ -484,8 +484,9 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
 
     _profile_from(values, absent, either, parsed)
     seen = set()
+    grammar_words = _grammar_forms(rules)
     for t in tokens:
-        if t.used or t.norm in _STOP_STEMS or t.norm in ("not", "+"):
+        if t.used or t.norm in _STOP_STEMS or t.norm in ("not", "+") or t.norm in grammar_words:
             continue
         if t.text.lower() not in seen:
             seen.add(t.text.lower())
@@ -771,10 +772,14 @@ def _protein_changes(tokens: list[Token], found: list, text: str) -> list[tuple[
     return out
 
 
-def _next_to_gene(token: Token, found: list) -> bool:
-    """The word "mutation" written with a gene ("FLT3 mutation", "mutation in IDH1") is that gene's."""
-    return any("mutations" in f.entity.values and (0 <= token.start - f.end <= 3 or 0 <= f.start - token.end <= 4)
-               for f in found)
+def _next_to_gene(token: Token, found: list, tokens: list[Token]) -> bool:
+    """The word "mutation" written with a gene ("FLT3 mutation", "mutation in IDH1", "IDH mutations") is
+    that gene's, not a statement about all mutations."""
+    k = tokens.index(token)
+    near = tokens[max(0, k - 1):k] + tokens[k + 1:k + 3]
+    return any(not t.used and _GENE_SHAPE.match(t.text) for t in near) or any(
+        "mutations" in f.entity.values and (0 <= token.start - f.end <= 3 or 0 <= f.start - token.end <= 4)
+        for f in found)
 
 
 def _vocabulary(lexicon: Lexicon) -> tuple[dict, set]:
