@@ -25,7 +25,7 @@ import yaml
 
 GRAMMAR_FILE = Path(__file__).with_name("question_grammar.yaml")
 #: clause boundaries: a negation does not cross them ("FLT3 not detected, IDH1 positive")
-CLAUSE_END = re.compile(r"[,;:.!?()]")
+CLAUSE_END = re.compile(r"[,;.!?]")
 
 
 @lru_cache(maxsize=1)

@@ -409,9 +409,9 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
             parsed.understood.append({"text": surface, "field": "absent_mutations", "value": code,
                                       "via": "negated: tested negative for %s" % code})
             continue
-        if "symptoms" in entity.values and f.flags.negated:
+        if f.flags.negated and set(entity.values) & {"symptoms", "site"}:
             parsed.understood.append({"text": surface, "field": None, "value": None,
-                                      "via": "negated: %s is not a symptom here" % entity.label})
+                                      "via": "negated: %s, not stated of this leukemia" % entity.label})
             continue
         for field_name, therapy_iri in history.items():
             if entity.iri == therapy_iri or therapy_iri in entity.ancestors:
