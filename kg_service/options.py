@@ -11,7 +11,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field as _field
 from decimal import Decimal
 
 from rdflib import Literal, URIRef
@@ -331,14 +331,34 @@ def profile_key(profile: dict) -> tuple:
 
 @dataclass
 class Vocabulary:
-    """Profile fields -> factor IRIs, codes <-> classes, as the graph defines them."""
+    """Profile fields -> factor IRIs, codes <-> classes, variant names -> classes, as the graph defines them."""
     factors: dict[str, URIRef]
     codes: dict[str, URIRef]
     code_of: dict[URIRef, str]
     labels: dict[URIRef, str]
+    variants: dict[str, URIRef] = _field(default_factory=dict)
 
     def code(self, text: str) -> URIRef | None:
         return self.codes.get(str(text).lower())
+
+    def mutation(self, name: str) -> tuple[URIRef | None, str | None]:
+        """The class a mutation name is matched as, and a warning when it is not known exactly: a gene
+        symbol or a known variant (FLT3-ITD, IDH2 p.R172K) is its own class; an unknown variant of a
+        known gene is the gene's mutation class (the document speaks of the gene's mutations)."""
+        iri = self.code(name) or self.variants.get(variant_key(name))
+        if iri is not None:
+            return iri, None
+        gene = mutation_gene(name)
+        gene_iri = self.code(gene) if gene != name else None
+        if gene_iri is not None:
+            return gene_iri, ("mutation %s: not a variant the graph knows; it is matched as a %s mutation, "
+                              "which the document's statements speak of" % (name, gene))
+        return None, "mutation %s: the document names no option for it" % name
+
+
+def variant_key(name: str) -> str:
+    """A mutation name compared without case, spaces, hyphens or a protein `p.` (IDH2 p.R172K = idh2-r172k)."""
+    return re.sub(r"[^A-Z0-9*>_]", "", re.sub(r"(?i)(^|[ -])p\.", r"\1", name.strip()).upper())
 
 
 class OptionsFinder:
@@ -387,7 +407,14 @@ class OptionsFinder:
                 codes[str(r["code"]).lower()] = r["value"]
                 code_of[r["value"]] = str(r["code"])
                 labels[r["value"]] = str(r["label"])
-        return Vocabulary(factors, codes, code_of, labels)
+        variants, names = {}, {}
+        for r in store.select(self.queries["mutation-variants"].text):
+            variants[variant_key(str(r["name"]))] = r["variant"]
+            names.setdefault(r["variant"], []).append(str(r["name"]))
+        for variant, spellings in names.items():
+            # the shortest spelling names it in `why` (FLT3-ITD, IDH2 R172K)
+            code_of.setdefault(variant, min(spellings, key=lambda s: (len(s), "p." in s, "-" in s, s)))
+        return Vocabulary(factors, codes, code_of, labels, variants)
 
     def _details(self, store: Store) -> dict:
         out = {}
@@ -409,10 +436,14 @@ class OptionsFinder:
                 "caveat": str(r["caveat"]) if "caveat" in r else None,
                 "note": str(r["note"]) if "note" in r else None,
                 "combined_with": [c for c in str(r.get("combinedWith", "")).split(" | ") if c],
+                "follows": [],
                 "source": {"quote": str(r["quote"]), "section": str(r["section"]),
                            "document": str(r["document"]), "title": str(r["documentTitle"]),
                            "revised": str(r["revised"])},
             }
+        for r in store.select(self.queries["escalation"].text):
+            if str(r["recommendation"]) in out:
+                out[str(r["recommendation"])]["follows"].append(str(r["follows"]))
         return out
 
     def _approvals(self, store: Store) -> dict:
@@ -429,40 +460,61 @@ class OptionsFinder:
 
     # -- per profile -----------------------------------------------------------------------------
     def profile_rows(self, profile: dict, vocab: Vocabulary) -> tuple[list[tuple], list[str]]:
-        """The profile as (factor, value) rows to bind, and warnings for what the graph does not know."""
+        """The profile as (factor, value) rows to bind, and warnings for what the graph does not know.
+        A number stated as a bound or range is not a row: `options_for` matches it side by side of
+        every threshold. Genes tested negative are `absent_rows`."""
         rows, warnings = [], []
-        for field in PROFILE_FIELDS:
-            if field not in profile:
+        for name in PROFILE_FIELDS:
+            if name not in profile or name == "absent_mutations":
                 continue
-            factor = vocab.factors.get(field)
+            factor = vocab.factors.get(name)
             if factor is None:
-                warnings.append("the graph has no factor for %s; it was ignored" % field)
+                warnings.append("the graph has no factor for %s; it was ignored" % name)
                 continue
-            value = profile[field]
-            if field in NUMBER_FIELDS:
-                if isinstance(value, str):
-                    continue  # a bound: matched by interval (see options_for)
-                # xsd:decimal as the store computes it (oxigraph keeps 18 places): more digits make
-                # an ill-typed literal whose comparisons fail, so 1e-308 months is bound as 0
-                number = Decimal(format(Decimal(str(value)).quantize(Decimal("1e-12")).normalize(), "f"))
-                rows.append((factor, Literal(number, datatype=XSD.decimal)))
+            value = profile[name]
+            if name in NUMBER_FIELDS:
+                if not isinstance(value, str):
+                    rows.append((factor, _decimal(value)))
+                continue
+            if name in BOOLEAN_FIELDS:
+                rows.append((factor, Literal(bool(value))))
                 continue
             values = value if isinstance(value, list) else [value]
             stated = False
             for v in values:
-                iri = vocab.code(v)
-                if iri is None:
-                    if field == "mutations":
-                        warnings.append("mutation %s: the document names no option for it" % v)
-                    else:
-                        warnings.append("%s %s is not known to the graph" % (field, v))
-                    continue
-                rows.append((factor, iri))
-                stated = True
-            if not stated and field in ("mutations", "symptoms") and field in profile:
+                if name == "mutations":
+                    iri, warning = vocab.mutation(v)
+                    if warning:
+                        warnings.append(warning)
+                else:
+                    iri = vocab.code(v)
+                    if iri is None:
+                        warnings.append("%s %s is not known to the graph" % (name, v))
+                if iri is not None:
+                    rows.append((factor, iri))
+                    stated = True
+            if not stated and name in ("mutations", "symptoms"):
                 # stated, but nothing the graph knows: conditions on this factor are not met
                 rows.append((factor, Literal("none-known")))
         return rows, warnings
+
+    def absent_rows(self, profile: dict, vocab: Vocabulary) -> tuple[list[tuple], list[str]]:
+        """(factor, mutation class) rows for the genes tested negative, and warnings for unknown genes."""
+        rows, warnings = [], []
+        factor = vocab.factors.get("mutations")
+        for gene in profile.get("absent_mutations", []):
+            iri = vocab.code(gene)
+            if iri is None or factor is None:
+                warnings.append("absent mutation %s: the document names no option for it" % gene)
+            else:
+                rows.append((factor, iri))
+        return rows, warnings
+
+    def bindings(self, profile: dict, vocab: Vocabulary) -> tuple[dict, list[str]]:
+        """The profile bound for `queries/options.rq` in one query (the named-query route uses this)."""
+        rows, warnings = self.profile_rows(profile, vocab)
+        absent, more = self.absent_rows(profile, vocab)
+        return {("factor", "value"): rows, ("factor", "absent"): absent}, warnings + more
 
     def find(self, profile: dict) -> dict:
         """The answer for a validated profile (see parse_profile), as the contract shapes it."""
@@ -476,10 +528,12 @@ class OptionsFinder:
                 return hit
         vocab = facts["vocabulary"]
         rows, warnings = self.profile_rows(profile, vocab)
+        absent, more = self.absent_rows(profile, vocab)
         answer = {
-            "profile": profile,
-            "options": self.options_for(store, facts, profile, rows),
-            "warnings": warnings,
+            "profile": dict(profile),
+            "defaults": list(getattr(profile, "defaults", [])),
+            "options": self.options_for(store, facts, profile, rows, absent),
+            "warnings": list(getattr(profile, "notes", [])) + warnings + more,
             "disclaimer": DISCLAIMER,
             "graph_version": facts["version"],
         }
@@ -489,23 +543,25 @@ class OptionsFinder:
                 self._cache.popitem(last=False)
         return answer
 
-
-    def options_for(self, store: Store, facts: dict, profile: dict, rows: list[tuple]) -> list[dict]:
+    def options_for(self, store: Store, facts: dict, profile: dict, rows: list[tuple],
+                    absent: list[tuple] = ()) -> list[dict]:
         """The options for a profile. Profiles in the same situation (the same part keys, see
         `condition_rows`) share one assembled list; only the numbers quoted in `why` are their own."""
-        parts = self._parts_of(facts, profile, rows)
-        situation = tuple(key for key, _factor, _values in parts)
+        parts = self._parts_of(facts, profile, rows, absent)
+        situation = tuple(key for key, _factor, _values, _absent in parts)
         template = facts["situations"].get(situation)
         if template is None:
             result = self._rows_of(store, facts, parts)
-            template = assemble(result, facts["details"], facts["approvals"], facts["vocabulary"], _NUMBER_SLOTS)
+            template = assemble(result, facts["details"], facts["approvals"], facts["vocabulary"],
+                                {**profile, **_NUMBER_SLOTS})
             with self._lock:
                 if len(facts["situations"]) > MAX_PARTS:
                     facts["situations"].clear()
                 facts["situations"][situation] = template
         return fill_numbers(template, profile)
 
-    def condition_rows(self, store: Store, facts: dict, profile: dict, rows: list[tuple]) -> list[dict]:
+    def condition_rows(self, store: Store, facts: dict, profile: dict, rows: list[tuple],
+                       absent: list[tuple] = ()) -> list[dict]:
         """The rows of `queries/options.rq` for a profile, assembled from per-factor parts.
 
         A condition's state depends only on what the profile states for that condition's own factor,
@@ -514,39 +570,56 @@ class OptionsFinder:
         no query once its parts are known. `tests/test_options.py` checks this equals one query with
         the whole profile bound.
         """
-        return self._rows_of(store, facts, self._parts_of(facts, profile, rows))
+        return self._rows_of(store, facts, self._parts_of(facts, profile, rows, absent))
 
     @staticmethod
-    def _parts_of(facts: dict, profile: dict, rows: list[tuple]) -> list[tuple]:
-        """(part key, factor, values stated for it) for every factor, the unsettled part first."""
+    def _parts_of(facts: dict, profile: dict, rows: list[tuple], absent=()) -> list[tuple]:
+        """(part key, factor, values stated for it, values ruled out for it) for every factor, the
+        unsettled part first. A number given as a bound or range has one part per region (between
+        and on the thresholds) it reaches; `_rows_of` combines them."""
         stated: dict = {}
         for factor, value in rows:
             stated.setdefault(factor, []).append(value)
-        parts = [(("unsettled",), None, [])]
-        for field, factor in facts["vocabulary"].factors.items():
-            values = stated.get(factor, [])
-            if field in facts["bounds"]:
-                key = (str(factor), side_of_bounds(profile.get(field), facts["bounds"][field]))
+        negative: dict = {}
+        for factor, value in absent:
+            negative.setdefault(factor, []).append(value)
+        parts = [(("unsettled",), None, [], [])]
+        for name, factor in facts["vocabulary"].factors.items():
+            values, ruled_out = stated.get(factor, []), negative.get(factor, [])
+            if name in facts["bounds"]:
+                given = profile.get(name)
+                if isinstance(given, str):
+                    for point in region_points(interval_of(given), facts["bounds"][name]):
+                        parts.append(((str(factor), side_of_bounds(point, facts["bounds"][name])), factor,
+                                      [_decimal(point)], []))
+                    continue
+                key = (str(factor), side_of_bounds(given, facts["bounds"][name]))
             else:
-                key = (str(factor), tuple(sorted(v.n3() for v in values)))
-            parts.append((key, factor, values))
+                key = (str(factor), tuple(sorted(v.n3() for v in values)), tuple(sorted(v.n3() for v in ruled_out)))
+            parts.append((key, factor, values, ruled_out))
         return parts
 
     def _rows_of(self, store: Store, facts: dict, parts: list[tuple]) -> list[dict]:
-        field_factors = {factor: field for field, factor in facts["vocabulary"].factors.items()}
+        field_factors = {factor: name for name, factor in facts["vocabulary"].factors.items()}
+        by_factor: dict = {}
+        for key, factor, values, ruled_out in parts:
+            by_factor.setdefault(factor, []).append(
+                self._part(store, facts, key, factor, values, ruled_out, field_factors))
         result: list[dict] = []
-        for key, factor, values in parts:
-            result.extend(self._part(store, facts, key, factor, values, field_factors))
+        for found in by_factor.values():
+            result.extend(found[0] if len(found) == 1 else combine_regions(found))
         return result
 
-    def _part(self, store: Store, facts: dict, key: tuple, factor, values: list, field_factors: dict) -> list:
+    def _part(self, store: Store, facts: dict, key: tuple, factor, values: list, ruled_out: list,
+              field_factors: dict) -> list:
         """options.rq rows of the conditions on `factor` when the profile states `values` for it
         (factor None: the conditions no profile field settles, whose state never changes)."""
         parts = facts["parts"]
         part = parts.get(key)
         if part is None:
             found = store.select(self.queries["options"].text,
-                                 {("factor", "value"): [(factor, v) for v in values]})
+                                 {("factor", "value"): [(factor, v) for v in values],
+                                  ("factor", "absent"): [(factor, v) for v in ruled_out]})
             if factor is None:
                 part = [r for r in found if r.get("factor") not in field_factors]
             else:
@@ -559,6 +632,13 @@ class OptionsFinder:
 
 
 MAX_PARTS = 20_000
+
+
+def _decimal(value) -> Literal:
+    # xsd:decimal as the store computes it (oxigraph keeps 18 places): more digits make an ill-typed
+    # literal whose comparisons fail, so 1e-308 months is bound as 0
+    number = Decimal(format(Decimal(str(value)).quantize(Decimal("1e-12")).normalize(), "f"))
+    return Literal(number, datatype=XSD.decimal)
 
 
 def condition_bounds(store: Store, queries: dict[str, NamedQuery]) -> dict[str, list[Decimal]]:
@@ -581,37 +661,89 @@ def side_of_bounds(value, bounds: list[Decimal]) -> tuple | None:
     return tuple(-1 if v < b else 0 if v == b else 1 for b in bounds)
 
 
+def region_points(interval: Interval, bounds: list[Decimal]) -> list[Decimal]:
+    """One number for each region (below, on, between, above the thresholds) the interval reaches: every
+    number of a region meets the same conditions, so these stand for the whole interval.
+
+    >>> region_points(interval_of("<12"), [Decimal(6), Decimal(12)])
+    [Decimal('3'), Decimal('6'), Decimal('9')]
+    >>> region_points(interval_of(">=12"), [Decimal(6), Decimal(12)])
+    [Decimal('12'), Decimal('13')]
+    """
+    edges = [None] + list(bounds) + [None]
+    points = []
+    for i, b in enumerate(bounds):
+        low = edges[i]
+        if interval.overlaps(low, b):
+            points.append(b / 2 if low is None and b > 0 else b - 1 if low is None else (low + b) / 2)
+        if interval.contains(b):
+            points.append(b)
+    if not bounds or interval.overlaps(bounds[-1], None):
+        points.append(bounds[-1] + 1 if bounds else (interval.low or interval.high or Decimal(0)))
+    return points
+
+
+def combine_regions(found: list[list[dict]]) -> list[dict]:
+    """A condition's state over several regions of a bound: the same everywhere, or else open (the
+    bound does not decide it; `given` dropped)."""
+    by_condition: dict = {}
+    for rows in found:
+        for r in rows:
+            by_condition.setdefault(str(r["condition"]), []).append(r)
+    out = []
+    for rows in by_condition.values():
+        states = {str(r["state"]) for r in rows}
+        if len(states) == 1:
+            out.append(rows[0])
+        else:
+            out.append({k: v for k, v in rows[0].items() if k != "given"} | {"state": Literal("open")})
+    return out
+
+
 #: stand-ins for the profile's numbers in a situation's shared options (see `fill_numbers`)
 _NUMBER_SLOTS = {"remission_months": "\x00remission_months\x00", "age": "\x00age\x00"}
 
 
 def fill_numbers(template: list[dict], profile: dict) -> list[dict]:
-    """A situation's options with this profile's numbers in the `why` texts (options without a
-    number are shared as they are; answers are never changed after they are made).
+    """A situation's options with this profile's numbers in the `why` and `outside` texts (options
+    without a number are shared as they are; answers are never changed after they are made).
 
-    >>> t = [{"why": ["age %s: 60 or older" % _NUMBER_SLOTS["age"]]}, {"why": ["mutation IDH1 matches"]}]
+    >>> t = [{"why": ["age %s: 60 or older" % _NUMBER_SLOTS["age"]], "outside": []}, {"why": ["mutation IDH1 matches"]}]
     >>> filled = fill_numbers(t, {"age": 71.0})
     >>> filled[0]["why"], filled[1] is t[1]
     (['age 71: 60 or older'], True)
     """
     out = []
     for option in template:
-        if any("\x00" in w for w in option["why"]):
-            why = option["why"]
-            for field, slot in _NUMBER_SLOTS.items():
-                number = _plain_number(profile.get(field))
-                why = [w.replace(slot, number) for w in why]
-            option = {**option, "why": why}
+        texts = {k: option.get(k) or [] for k in ("why", "outside")}
+        if any("\x00" in w for ws in texts.values() for w in ws):
+            for name, slot in _NUMBER_SLOTS.items():
+                number = _plain_number(profile.get(name))
+                texts = {k: [w.replace(slot, number) for w in ws] for k, ws in texts.items()}
+            option = {**option, **{k: v for k, v in texts.items() if k in option}}
         out.append(option)
     return out
 
 
-def _why(field: str, given, vocab: Vocabulary, profile: dict, text: str) -> str:
-    name = WHY_NAMES.get(field, field)
-    if field in ("remission_months", "age"):
-        return "%s %s: %s" % (name, _plain_number(profile.get(field)), text)
-    code = vocab.code_of.get(given, str(given)) if given is not None else "?"
-    return "%s %s matches" % (name, code)
+def _value_text(name: str, given, vocab: Vocabulary, profile: dict) -> str:
+    if name in NUMBER_FIELDS:
+        return _plain_number(profile.get(name))
+    if name in BOOLEAN_FIELDS:
+        value = profile.get(name) if given is None else str(given).lower() == "true"
+        return "yes" if value else "no"
+    return vocab.code_of.get(given, str(given)) if given is not None else "?"
+
+
+def _why(name: str, given, vocab: Vocabulary, profile: dict, text: str) -> str:
+    label = WHY_NAMES.get(name, name)
+    if name in NUMBER_FIELDS or name in BOOLEAN_FIELDS:
+        return "%s %s: %s" % (label, _value_text(name, given, vocab, profile), text)
+    return "%s %s matches" % (label, _value_text(name, given, vocab, profile))
+
+
+def _outside(name: str, vocab: Vocabulary, profile: dict, text: str, soft: str) -> str:
+    value = _value_text(name, None, vocab, profile) if name in profile else "?"
+    return "%s %s: outside the usual bound (%s): %s" % (WHY_NAMES.get(name, name), value, soft, text)
 
 
 def _plain_number(value) -> str:
@@ -620,22 +752,40 @@ def _plain_number(value) -> str:
     return str(value)
 
 
+#: how an option's situation matched, best first (see `assemble`)
+MATCHES = ("holds", "open", "outside")
+NOT_LIKELY_HELPFUL = "not likely helpful"
+
+
 def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary, profile: dict) -> list[dict]:
-    """Group condition states by recommendation, drop those with an unmet condition, shape and order
-    (strength first, then how many profile facts the option matched, then document order)."""
+    """Group condition states by recommendation, drop those with an unmet condition, shape and order.
+
+    The order (README, "Options finder semantics"): what the document says is not likely helpful
+    last; before that, options whose every condition on the person's situation (disease, status,
+    mutations, remission, age, prior therapy, site, symptoms) holds, then those with such a condition
+    open, then those outside a usual bound; within each, strongest first, then the options matching
+    more facts, then document order. A step the document orders after another (`follows`) is moved
+    after it. Conditions no profile settles, and fitness, donor, prior transplant, keeps coming back
+    when unstated, are listed but do not reorder.
+    """
     by_rec: dict[str, dict] = {}
     # in document order of the conditions, whatever order the rows came in
     rows = sorted(rows, key=lambda r: (str(r["recommendation"]), int(r["order"]), str(r.get("given", ""))))
     for r in rows:
         rec = str(r["recommendation"])
-        entry = by_rec.setdefault(rec, {"unmet": False, "conditions": [], "why": []})
-        state = str(r["state"])
+        entry = by_rec.setdefault(rec, {"unmet": False, "conditions": [], "why": [], "outside": [], "match": 0})
+        state, name = str(r["state"]), str(r.get("field", ""))
         if state == "unmet":
             entry["unmet"] = True
+        elif state == "outside":
+            entry["outside"].append(_outside(name, vocab, profile, str(r["text"]), str(r.get("soft", ""))))
+            entry["match"] = 2
         elif state == "open":
             entry["conditions"].append(str(r["text"]))
+            if name and name not in BOOLEAN_FIELDS:
+                entry["match"] = max(entry["match"], 1)
         else:
-            entry["why"].append(_why(str(r.get("field", "")), r.get("given"), vocab, profile, str(r["text"])))
+            entry["why"].append(_why(name, r.get("given"), vocab, profile, str(r["text"])))
     options = []
     for rec, entry in by_rec.items():
         if entry["unmet"] or rec not in details:
@@ -650,11 +800,27 @@ def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary
             "combined_with": d["combined_with"],
             "conditions": entry["conditions"],
             "why": entry["why"],
+            "match": MATCHES[entry["match"]],
+            "outside": entry["outside"],
             "note": d["note"],
             "source": d["source"],
             "fda_approvals": approvals.get(d["therapy"]["id"], []),
-            # strongest first; within a strength, the options this profile matches on more facts
-            "_sort": (d["rank"], -len(entry["why"]), d["order"]),
+            "_sort": (d["strength"] == NOT_LIKELY_HELPFUL, entry["match"], d["rank"], -len(entry["why"]), d["order"]),
         })
     options.sort(key=lambda o: o.pop("_sort"))
+    return keep_document_steps(options, details)
+
+
+def keep_document_steps(options: list[dict], details: dict) -> list[dict]:
+    """Move every option the document orders after others (`follows`) to just after the last of them."""
+    moved = True
+    while moved:
+        moved = False
+        position = {o["recommendation"]: i for i, o in enumerate(options)}
+        for i, o in enumerate(options):
+            before = [position[p] for p in details[o["recommendation"]]["follows"] if p in position]
+            if before and max(before) > i:
+                options.insert(max(before), options.pop(i))
+                moved = True
+                break
     return options

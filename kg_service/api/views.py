@@ -17,7 +17,7 @@ from . import bp
 from .graphdata import entity_document, search_index
 from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
 
-LIST_FIELDS = ("mutations", "symptoms")
+LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 MAX_BODY = 64 * 1024
 MAX_QUESTION = 500
 SEARCH_LIMIT = (1, 100, 20)
@@ -195,8 +195,7 @@ def run_query(name: str):
             profile = parse_profile(raw)
         except ProfileError as e:
             raise invalid_profile(e) from None
-        rows, _warnings = finder.profile_rows(profile, facts["vocabulary"])
-        bindings = {("factor", "value"): rows}
+        bindings, _warnings = finder.bindings(profile, facts["vocabulary"])
         key_params = profile_key(profile)
         echo = profile
     else:
