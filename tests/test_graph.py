@@ -198,8 +198,8 @@ def test_cq9_brand_names(store):
     assert brands["gemtuzumab ozogamicin"] == "Mylotarg"
 
 
-def test_cq10_advised_against(store):
-    rows = store.select(QUERIES["advised-against"].text)
+def test_cq10_not_likely_helpful(store):
+    rows = store.select(QUERIES["not-likely-helpful"].text)
     assert len(rows) == 1
     assert "probably not be very helpful" in str(rows[0]["quote"])
     assert "keeps coming back" in str(rows[0]["conditions"])

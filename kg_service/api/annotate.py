@@ -6,7 +6,7 @@ Output columns added after the input's own (see `ADDED_COLUMNS`):
     options             therapy labels of the options, strongest first, joined by "; "
     strongest_option    the first of them (the strongest)            strongest_strength  its strength
     strongest_quote     the sentence of the document it comes from (the others: /api/options)
-    advised_against     therapies the document advises against for the profile ("not likely helpful")
+    advised_against     therapies the document says are not likely helpful for the profile (column name kept)
     sections            the document sections the options' quotes come from, joined by "; "
     warnings            the finder's warnings (e.g. a gene the graph does not know)
     error               why the row could not be annotated (the other columns are then empty)

@@ -59,8 +59,8 @@ def test_cq9_brand_names(api):
     assert brands["gemtuzumab ozogamicin"] == "Mylotarg"
 
 
-def test_cq10_advised_against(api):
-    (row,) = rows(api, "advised-against")
+def test_cq10_not_likely_helpful(api):
+    (row,) = rows(api, "not-likely-helpful")
     assert "probably not be very helpful" in row["quote"] and row["quote"] in TEXT
     assert "keeps coming back" in row["conditions"]
 
