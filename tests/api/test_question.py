@@ -8,7 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kg_service import negation as negation_module
 from kg_service import question
+from kg_service import question_numbers as numbers_module
 from kg_service.named_queries import load_all
 from kg_service.question import Lexicon, lexicon_for, normalise, parse_question, phrase_key, stem, tokenize
 
@@ -97,6 +99,53 @@ def test_names_come_from_the_graph_not_from_python(lexicon):
     for name in ("gilteritinib", "ivosidenib", "xospata", "flt3", "idh1", "idh2", "pain", "nausea", "apl", "cns",
                  "atra+ato", "atra+chemo", "marrow"):
         assert not any(s.strip() == name for s in strings if "\n" not in s), name
+
+
+def test_the_grammar_file_names_no_drug_gene_or_symptom(lexicon):
+    """Grammar (negation, history, facts, statuses) is in question_grammar.yaml; names only in the graph."""
+    from kg_service.negation import grammar
+    from kg_service.question import _grammar_forms
+    names = {key[0] for key, cands in lexicon.phrases.items() if len(key) == 1 and any(
+        c.entity.therapy or set(c.entity.values) & {"mutations", "symptoms", "disease", "site"} for c in cands)}
+    assert names and not names & _grammar_forms(grammar())
+    for module in (question, negation_module, numbers_module):
+        source = inspect.getsource(module)
+        strings = {n.value.lower() for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant)
+                   and isinstance(n.value, str)}
+        assert not {s.strip() for s in strings} & {n for n in names if len(n) > 2}, module.__name__
+
+
+@pytest.mark.parametrize("q, expected", [
+    # item 1: upper bounds
+    ("AML relapsed within a year", {"status": "relapsed", "remission_months": "<12"}),
+    ("relapse in less than 9 months", {"status": "relapsed", "remission_months": "<9"}),
+    ("remission of at most 10 months, relapsed", {"status": "relapsed", "remission_months": "<=10"}),
+    ("relapsed after more than 18 months", {"status": "relapsed", "remission_months": ">18"}),
+    ("relapsed after about 2 years", {"status": "relapsed", "remission_months": "~24"}),
+    ("relapsed within 6 weeks", {"status": "relapsed", "remission_months": "<1.4"}),
+    # item 2: time since an event
+    ("relapsed 10 months ago", {"status": "relapsed"}),
+    ("relapsed 10 months ago, remission lasted 3 years", {"status": "relapsed", "remission_months": 36}),
+    # item 11: ages
+    ("I am 45, relapsed AML", {"status": "relapsed", "age": 45}),
+    ("relapsed AML, over 60", {"status": "relapsed", "age": ">60"}),
+    ("relapsed AML in her seventies", {"status": "relapsed", "age": "70-79"}),
+    ("relapsed AML in his early 60s", {"status": "relapsed", "age": "60-63"}),
+    # items 4 and 11: negation, statuses in words
+    ("no mutations were found, relapsed AML", {"status": "relapsed", "mutations": []}),
+    ("FLT3 negative relapsed AML", {"status": "relapsed", "absent_mutations": ["FLT3"]}),
+    ("relapsed AML, IDH1 and IDH2 wild-type", {"status": "relapsed", "absent_mutations": ["IDH1", "IDH2"]}),
+    ("not in remission after two rounds of chemo", {"status": "refractory"}),
+    # items 9 and 10
+    ("came back in my spinal fluid", {"status": "relapsed", "site": "cns"}),
+    ("relapsed after an allogeneic transplant", {"status": "relapsed", "prior_transplant": True}),
+    ("AML keeps coming back", {"status": "relapsed", "keeps_coming_back": True}),
+    ("too frail for chemo, refractory AML", {"status": "refractory", "fit": False}),
+    ("relapsed AML, no suitable donor", {"status": "relapsed", "donor": False}),
+])
+def test_issue16_phrasings(lexicon, q, expected):
+    profile = {k: v for k, v in parse_question(q, lexicon).profile.items() if (k, v) != ("disease", "AML")}
+    assert profile == expected
 
 
 def test_helpers():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from kg_service import negation
 from kg_service.named_queries import load_all
 from kg_service.question import lexicon_for, parse_question
 
@@ -44,3 +45,13 @@ def test_profile(lexicon, case):
 def test_options(session, case):
     answer = session(case["q"])
     assert option_errors(case, answer) == [], answer.get("profile")
+
+
+def test_negex_reads_more_questions_right_than_a_word_window(lexicon, monkeypatch):
+    """The choice of NegEx (negspacy) over the rule-based window, on this set's profiles."""
+    def right(kind):
+        monkeypatch.setenv("KG_QUESTION_NEGATION", kind)
+        return sum(not profile_errors(c, parse_question(c["q"], lexicon)) for c in CASES)
+    negex, rules = right("negex"), right("rules")
+    assert isinstance(negation.reader("negex"), negation.NegexReader)
+    assert negex > rules, (negex, rules)
