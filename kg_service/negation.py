@@ -112,6 +112,7 @@ class WindowReader:
 
 
 _readers: dict = {}
+_readers_lock = threading.Lock()
 
 
 def reader(kind: str | None = None):
@@ -119,5 +120,16 @@ def reader(kind: str | None = None):
     kind = kind or os.environ.get("KG_QUESTION_NEGATION", "negex")
     r = _readers.get(kind)
     if r is None:
-        r = _readers[kind] = WindowReader() if kind == "rules" else NegexReader()
+        with _readers_lock:   # one reader per process, even when the first questions come together
+            r = _readers.get(kind)
+            if r is None:
+                r = _readers[kind] = WindowReader() if kind == "rules" else NegexReader()
     return r
+
+
+def warm_up() -> threading.Thread:
+    """Build the reader in the background (importing spaCy takes seconds), so that a server's first
+    question does not wait for it; call once when the app starts."""
+    thread = threading.Thread(target=reader, name="negation-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -575,41 +575,59 @@ def _grammar_phrases(tokens: list[Token], rules: dict, text: str, *, statuses: b
 
     Phrases of a leukemia that keeps coming back also say it came back: their status words are left
     for the graph's names to read."""
-    phrases = []
-    if not statuses:
-        for field_name, by_value in rules["facts"].items():
-            for value, words in by_value.items():
-                for w in words:
-                    phrases.append((tuple(t.norm for t in tokenize(w)), field_name, value == "true"))
-    else:
-        for code, words in rules["status"].items():
-            if isinstance(words, list):
-                for w in words:
-                    phrases.append((tuple(t.norm for t in tokenize(w)), "status", code))
-    phrases.sort(key=lambda p: -len(p[0]))
-    status_words = {w for words in rules["status"].values() if isinstance(words, list)
-                    for phrase in words for w in (t.norm for t in tokenize(phrase))}
-    out = []
-    for key, field_name, value in phrases:
+    phrases, status_words = _phrase_table(id(rules), rules, statuses)
+    norms = [t.norm for t in tokens]
+    present = set(norms)
+    hits = []
+    for rank, (key, field_name, value) in enumerate(phrases):   # longest first
+        if key[0] not in present:
+            continue
         n = len(key)
-        for i in range(len(tokens) - n + 1):
-            seq = tokens[i:i + n]
-            if tuple(t.norm for t in seq) != key:
+        hits += [(rank, i, key, field_name, value) for i in range(len(tokens) - n + 1)
+                 if norms[i] == key[0] and tuple(norms[i:i + n]) == key]
+    out = []
+    for _rank, i, key, field_name, value in sorted(hits):
+        seq = tokens[i:i + len(key)]
+        if field_name == "keeps_coming_back":
+            if any(t.used and t.norm not in status_words for t in seq):
                 continue
-            if field_name == "keeps_coming_back":
-                if any(t.used and t.norm not in status_words for t in seq):
-                    continue
-                for t in seq:
-                    if t.norm not in status_words:
-                        t.used = True
-            else:
-                if any(t.used for t in seq):
-                    continue
-                for t in seq:
+            for t in seq:
+                if t.norm not in status_words:
                     t.used = True
-            out.append(_Fact(field_name, value, seq[0].start, seq[-1].end, text[seq[0].start:seq[-1].end],
-                             "not" in key))
+        else:
+            if any(t.used for t in seq):
+                continue
+            for t in seq:
+                t.used = True
+        out.append(_Fact(field_name, value, seq[0].start, seq[-1].end, text[seq[0].start:seq[-1].end],
+                         "not" in key))
     return out
+
+
+_tables: dict = {}
+
+
+def _phrase_table(key, rules: dict, statuses: bool) -> tuple[list, set]:
+    """The grammar's fact (or status) phrases as token forms, longest first, and the status words; read
+    once per grammar."""
+    table = _tables.get((key, statuses))
+    if table is None:
+        phrases = []
+        if not statuses:
+            for field_name, by_value in rules["facts"].items():
+                for value, words in by_value.items():
+                    for w in words:
+                        phrases.append((tuple(t.norm for t in tokenize(w)), field_name, value == "true"))
+        else:
+            for code, words in rules["status"].items():
+                if isinstance(words, list):
+                    for w in words:
+                        phrases.append((tuple(t.norm for t in tokenize(w)), "status", code))
+        phrases.sort(key=lambda p: -len(p[0]))
+        status_words = {w for words in rules["status"].values() if isinstance(words, list)
+                        for phrase in words for w in (t.norm for t in tokenize(phrase))}
+        table = _tables[(key, statuses)] = (phrases, status_words)
+    return table
 
 
 def _either_status(tokens: list[Token], rules: dict, plain: str) -> bool:
@@ -622,7 +640,10 @@ def _either_status(tokens: list[Token], rules: dict, plain: str) -> bool:
                 for t in tokens[i:i + len(key)]:
                     t.used = True
                 return True
-    alternatives = [tuple(t.norm for t in tokenize(w)) for w in rules["either_pairs"]]
+    alternatives = _tables.get(("either", id(rules)))
+    if alternatives is None:
+        alternatives = _tables[("either", id(rules))] = [tuple(t.norm for t in tokenize(w))
+                                                         for w in rules["either_pairs"]]
     words = [t.norm for t in tokenize(re.sub(r"\s*(?:/|\band/or\b)\s*", " or ", plain))]
     for i in range(len(words)):
         for a in alternatives:
@@ -829,6 +850,9 @@ def _correct_spelling(tokens: list[Token], lexicon: Lexicon, parsed: ParsedQuest
 
 def _grammar_forms(rules: dict) -> set:
     """The matching forms of every word of the grammar file's phrases (never spelling-corrected)."""
+    cached = _tables.get(("forms", id(rules)))
+    if cached is not None:
+        return cached
     forms = set()
 
     def walk(x):
@@ -840,7 +864,8 @@ def _grammar_forms(rules: dict) -> set:
                 walk(v)
         elif isinstance(x, str):
             forms.update(t.norm for t in tokenize(x))
-    walk({k: v for k, v in rules.items()})
+    walk(rules)
+    _tables[("forms", id(rules))] = forms
     return forms
 
 
