@@ -23,7 +23,7 @@ from . import bp
 from .facts import finder_vocabulary, get_facts, ui_query
 
 ENTITY_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,200}$")
-LIST_FIELDS = ("mutations", "symptoms")
+LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 NO_MUTATION = "none"
 ENTITY_MEDIA_TYPES = (negotiation.HTML, negotiation.TURTLE, negotiation.JSON_LD, negotiation.NTRIPLES,
                       negotiation.RDF_XML)
@@ -102,17 +102,18 @@ def form_raw(args) -> tuple[dict, dict]:
 
 def form_state(args, profile: dict | None = None) -> dict:
     """What the form shows: the parsed profile when there is one, else what was typed."""
-    state: dict = {"mutations": set(), "symptoms": set(), "disease": "AML", "site": "marrow"}
+    state: dict = {"mutations": set(), "absent_mutations": set(), "symptoms": set(), "disease": "AML", "site": "marrow"}
     if profile is not None:
         for k, v in profile.items():
-            state[k] = set(v) if k in LIST_FIELDS else str(v)
+            state[k] = set(v) if k in LIST_FIELDS else str(v).lower() if isinstance(v, bool) else str(v)
         if profile.get("mutations") == []:
             state["mutations"] = {NO_MUTATION}
         return state
     for fld in PROFILE_FIELDS:
         if fld in LIST_FIELDS:
             vals = {x.strip() for v in args.getlist(fld) for x in v.split(",") if x.strip()}
-            state[fld] = {v.upper() if fld == "mutations" and v.lower() != NO_MUTATION else v.lower() for v in vals}
+            state[fld] = {v.upper() if fld in ("mutations", "absent_mutations") and v.lower() != NO_MUTATION
+                          else v.lower() for v in vals}
             if fld == "mutations" and fld in args and not vals:
                 state[fld] = {NO_MUTATION}
         elif args.get(fld, "").strip():
@@ -132,7 +133,7 @@ def profile_query_string(profile: dict) -> str:
                 pairs.append((fld, NO_MUTATION))
             pairs += [(fld, v) for v in value]
         else:
-            pairs.append((fld, value))
+            pairs.append((fld, str(value).lower() if isinstance(value, bool) else value))
     return urlencode(pairs)
 
 
