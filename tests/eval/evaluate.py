@@ -2,7 +2,7 @@
 
 A case is scored twice: its profile (what `parse_question` read, compared exactly with the case's
 `profile`; disease AML, the default, is ignored on both sides) and its options (the `/api/ask` answer
-must list every `include` item and none of the `exclude` items). `score` takes the parser and the
+must list every `include` item, and no `exclude` item unless marked outside a soft bound). `score` takes the parser and the
 asking function as arguments, so that the test runs it over HTTP and `measure.py` in-process.
 """
 from __future__ import annotations
@@ -54,20 +54,24 @@ def profile_errors(case: dict, parsed) -> list[str]:
     return errors
 
 
-def option_keys(answer: dict) -> set[str]:
-    """What an answer's options can be matched on: therapy labels and rec:<id> of recommendations."""
+def option_keys(answer: dict, *, applying: bool = False) -> set[str]:
+    """What an answer's options can be matched on: therapy labels and rec:<id> of recommendations.
+    `applying`: only options not marked outside a soft bound of the document ("generally", "about")."""
     keys = set()
     for o in answer.get("options", []):
+        if applying and o.get("match") == "outside":
+            continue
         keys.add(o["therapy"]["label"])
         keys.add("rec:" + o["recommendation"].rsplit("/", 1)[-1].removeprefix("acs2022-"))
     return keys
 
 
 def option_errors(case: dict, answer: dict) -> list[str]:
-    """What the answer lacks of `include` or has of `exclude` (empty: right)."""
+    """What the answer lacks of `include` or has of `exclude` (empty: right). An option kept but marked
+    outside a soft bound (the issue: never silently dropped) counts as listed, not as applying."""
     if "options" not in answer:
         return ["no options: %s %s" % (answer.get("status"), answer.get("detail"))]
-    keys = option_keys(answer)
-    errors = ["missing %s" % i for i in case["include"] if i not in keys]
-    errors += ["unexpected %s" % e for e in case["exclude"] if e in keys]
+    listed, applying = option_keys(answer), option_keys(answer, applying=True)
+    errors = ["missing %s" % i for i in case["include"] if i not in listed]
+    errors += ["unexpected %s" % e for e in case["exclude"] if e in applying]
     return errors
