@@ -4,8 +4,9 @@
 whether a name of the question is negated, and whether a treatment is named as received before
 ("after a transplant", "post-transplant"), is read with NegEx (Chapman et al., 2001) as negspacy
 implements it: trigger phrases before or after a target, a scope that ends at a termination phrase
-or at a clause boundary, pseudo-triggers that are not negations ("doesn't go away"). History uses
-the same algorithm with ConText's "historical" triggers. The trigger phrases are grammar, kept in
+or at a clause boundary, pseudo-triggers that are not negations ("doesn't go away"). History and
+uncertainty ("IDH2 status unknown", "FLT3 pending") use the same algorithm with ConText's
+"historical" and "hypothetical/uncertain" triggers. The trigger phrases are grammar, kept in
 `question_grammar.yaml`; the targets are the spans the parser matched with the graph's names.
 spaCy runs blank (its rule-based tokenizer and `PhraseMatcher` only): no model is downloaded.
 
@@ -45,6 +46,7 @@ def termset(section: str) -> dict[str, list[str]]:
 class Flags:
     negated: bool
     historical: bool
+    uncertain: bool = False
 
 
 class NegexReader:
@@ -60,6 +62,8 @@ class NegexReader:
             "neg_termset": termset("negation"), "extension_name": "negated", "span_keys": ["targets"]})
         self.history = self.nlp.add_pipe("negex", name="history", config={
             "neg_termset": termset("history"), "extension_name": "historical", "span_keys": ["targets"]})
+        self.uncertainty = self.nlp.add_pipe("negex", name="uncertainty", config={
+            "neg_termset": termset("uncertain"), "extension_name": "uncertain", "span_keys": ["targets"]})
         self.lock = threading.Lock()
 
     def flags(self, text: str, targets: list[tuple[int, int]]) -> list[Flags]:
@@ -75,6 +79,7 @@ class NegexReader:
             doc.spans["targets"] = [s for s in spans if s is not None]
             self.negation(doc)
             self.history(doc)
+            self.uncertainty(doc)
             out = []
             kept = iter(doc.spans["targets"])
             for span in spans:
@@ -82,7 +87,7 @@ class NegexReader:
                     out.append(Flags(False, False))
                     continue
                 s = next(kept)
-                out.append(Flags(bool(s._.negated), bool(s._.historical)))
+                out.append(Flags(bool(s._.negated), bool(s._.historical), bool(s._.uncertain)))
             return out
 
 
@@ -95,8 +100,8 @@ class WindowReader:
 
     def flags(self, text: str, targets: list[tuple[int, int]]) -> list[Flags]:
         low = text.lower()
-        return [Flags(self._hit(low, s, e, termset("negation")), self._hit(low, s, e, termset("history")))
-                for s, e in targets]
+        return [Flags(self._hit(low, s, e, termset("negation")), self._hit(low, s, e, termset("history")),
+                      self._hit(low, s, e, termset("uncertain"))) for s, e in targets]
 
     def _hit(self, low: str, start: int, end: int, terms: dict) -> bool:
         clause_start = max([m.end() for m in CLAUSE_END.finditer(low, 0, start)] or [0])

@@ -402,6 +402,10 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     received_text: list[str] = []
     for f in found:
         entity, cand, surface = f.entity, f.cand, f.surface
+        if "mutations" in entity.values and f.flags.uncertain and not f.flags.negated:
+            parsed.understood.append({"text": surface, "field": None, "value": None,
+                                      "via": "not known: %s is neither found nor ruled out" % entity.label})
+            continue
         if "mutations" in entity.values and f.flags.negated:
             code = entity.values["mutations"]
             if code not in absent:

@@ -23,7 +23,15 @@ NUMBER_WORDS = {
 }
 DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
            "eighties": 80, "nineties": 90}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+#: ages in words ("sixty-two", "seventy"), 20 to 99
+AGE_WORDS = {**_TENS, **{"%s%s%s" % (t, sep, u): n + i + 1 for t, n in _TENS.items() for i, u in enumerate(_UNITS)
+                         for sep in ("-", " ")}}
+NUMBER_WORDS.update(AGE_WORDS)
 _WORD = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_AGE_NUM = r"(\d{1,3}|%s)" % "|".join(sorted((re.escape(w) for w in AGE_WORDS), key=len, reverse=True))
 NUM = r"(?:\d+(?:\.\d+)?|(?:%s)(?=[\s-]))(?:\s+and\s+a\s+half)?" % _WORD
 UNIT = r"(?:months?|mos?|mths?|m|years?|yrs?|y|weeks?|wks?)"
 #: bound words before a number -> how the number bounds the value
@@ -58,11 +66,13 @@ AGES = (
     re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)(?![a-z])"),
     re.compile(r"\b(\d{1,3})\s?(?:m|f)\b(?=\s*[,;:.]|\s+with|\s*$)"),
     re.compile(r"\b(?:aged?|age of|age is|age:)\s*:?\s*(\d{1,3})\b(?:\s*(%s)(?![a-z]))?" % _A),
-    re.compile(r"\b(?:i am|i'm|im|is|he's|she's|who is|patient is)\s+(\d{1,3})\b(?!\s*(?:%s|%%|x)\b)" % UNIT),
+    re.compile(r"\b(?:i am|i'm|im|is|he's|she's|who is|patient is|aged?)\s+%s\b(?![\s-]*(?:%s|%%|x)\b)"
+               % (_AGE_NUM, UNIT)),
 )
 AGE_BOUND = re.compile(r"(?<![a-z])(%s)\s+(\d{1,3})\b(?!\s*(?:%s)\b)(?:[\s-]*(?:years?|yrs?)(?:[\s-]*old)?)?"
                        % (_AB, UNIT))
-AGE_OR = re.compile(r"\b(\d{1,3})\s*(?:years?\s*)?(or older|or over|or above|or younger|\+)(?![a-z])")
+AGE_OR = re.compile(r"\b(\d{1,3})\s*(?:years?\s*)?(or older|or over|or above|or younger)(?![a-z])"
+                    r"|\b(\d{2,3})(\+)(?![\w+])")
 AGE_DECADE = re.compile(r"\bin\s+(?:his|her|their|my|the|your|our)?\s*(early|mid|late)?[\s-]*(?:(%s)|(\d)0'?s)\b"
                         % "|".join(DECADES))
 
@@ -134,7 +144,7 @@ def read_numbers(text: str) -> list[Number]:
 
     for pattern in AGES:
         for m in pattern.finditer(text):
-            n = int(m.group(1))
+            n = int(number(m.group(1)))
             if 0 < n <= 130 or pattern is AGES[0]:
                 after = BOUND_AFTER.get(m.group(2)) if m.lastindex and m.lastindex >= 2 and m.group(2) else None
                 add("age", bounded(after, n), m.start(), m.end(), "age")
@@ -143,7 +153,8 @@ def read_numbers(text: str) -> list[Number]:
         low, high = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}.get(m.group(1) or "", (0, 9))
         add("age", "%d-%d" % (base + low, base + high), m.start(), m.end(), "age, a decade of life")
     for m in AGE_OR.finditer(text):
-        add("age", bounded(BOUND_AFTER[m.group(2)], int(m.group(1))), m.start(), m.end(), "age bound")
+        n, op = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        add("age", bounded(BOUND_AFTER[op], int(n)), m.start(), m.end(), "age bound")
     for m in SINCE.finditer(text):
         add("since", 0, m.start(), m.end(), "time since an event, not the length of a remission")
     for m in RANGE.finditer(text):

@@ -119,9 +119,7 @@ def build_spec(queries, codes: list[str] | None = None) -> dict:
     paths: dict = {}
     paths["/api/options"] = {
         "get": {"operationId": "findOptions", "tags": ["options"], "summary": "Options for a patient profile",
-                "description": "The document's options whose context the profile meets or leaves open, strongest "
-                               "first, each with its source quote. Options the document advises against appear "
-                               "with strength `not likely helpful`.",
+                "description": ORDER_RULE,
                 "parameters": _profile_query_params(),
                 "responses": {"200": _json(_ref("OptionsAnswer")), **NOT_MODIFIED, **_problems("400", "503", "504")}},
         "post": {"operationId": "findOptionsPost", "tags": ["options"], "summary": "Options for a patient profile (JSON body)",
@@ -224,6 +222,16 @@ def _query_string(values: dict) -> str:
     return urlencode({k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in values.items()})
 
 
+ORDER_RULE = (
+    "The document's options whose context the profile meets or leaves open, each with its source quote. What "
+    "the document says is not likely helpful appears with strength `not likely helpful` (never dropped or "
+    "promoted). Order: `not likely helpful` last; before it, options whose every condition on the person's "
+    "situation (disease, status, mutations, remission, age, prior therapy, site, symptoms) holds (`match: "
+    "holds`), then those with such a condition open (`open`), then those outside a usual bound such as "
+    "\"generally younger than 60\" (`outside`, kept with the bound and the document's word in `outside`); within "
+    "each, strongest first, then more matched profile facts, then document order. A step the document orders "
+    "after another (stronger opioids if aspirin and ibuprofen don't help) is listed after it. Conditions on "
+    "fitness, donor, earlier transplant and what was tried before are listed but do not reorder.")
 NULLABLE_STRING = {"type": ["string", "null"]}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 SCHEMAS = {
@@ -249,16 +257,24 @@ SCHEMAS = {
                               "strength": {"type": "string"}, "strength_wording": {"type": "string"},
                               "caveat": NULLABLE_STRING, "combined_with": STRINGS, "conditions": STRINGS,
                               "why": STRINGS, "note": NULLABLE_STRING, "source": _ref("Source"),
+                              "match": {"type": "string", "enum": ["holds", "open", "outside"],
+                                        "description": "how the person's situation meets the conditions (see the "
+                                                       "order rule of /api/options)"},
+                              "outside": {**STRINGS, "description": "usual bounds the profile falls outside, with "
+                                                                     "the document's word; the option is kept"},
                               "fda_approvals": {"type": "array", "items": {"type": "object"}},
                               "mentioned": {"type": "boolean"}}},
     "OptionsAnswer": {"type": "object", "required": ["profile", "options", "warnings", "disclaimer"],
-                      "properties": {"profile": {"type": "object"},
+                      "properties": {"profile": {"type": "object", "description": "the profile as understood, "
+                                                 "numbers in the notation they were given"},
+                                     "defaults": {**STRINGS, "description": "fields the profile did not state, "
+                                                                            "filled by the contract's defaults"},
                                      "options": {"type": "array", "items": _ref("Option")},
                                      "warnings": STRINGS, "disclaimer": {"type": "string"},
                                      "graph_version": {"type": "string"}}},
     "AskAnswer": {"type": "object",
                   "required": ["question", "profile", "unrecognized", "options", "warnings", "disclaimer"],
-                  "properties": {"question": {"type": "string"}, "profile": {"type": "object"},
+                  "properties": {"question": {"type": "string"}, "profile": {"type": "object"}, "defaults": STRINGS,
                                  "understood": {"type": "array", "items": {"type": "object"}},
                                  "mentions": {"type": "array", "items": {"type": "object"}},
                                  "unrecognized": STRINGS, "options": {"type": "array", "items": _ref("Option")},

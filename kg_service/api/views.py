@@ -123,7 +123,8 @@ def answer_question(q: str) -> dict:
             mentions.append({**m, "among_options": bool(hits), "options": hits, "advised_against": against})
         for o in options:
             o.setdefault("mentioned", False)
-    return {"question": q, "profile": answer["profile"], "understood": parsed.understood, "mentions": mentions,
+    return {"question": q, "profile": answer["profile"], "defaults": answer["defaults"],
+            "understood": parsed.understood, "mentions": mentions,
             "unrecognized": parsed.unrecognized, "options": options,
             "warnings": parsed.warnings + answer["warnings"], "disclaimer": answer["disclaimer"],
             "graph_version": answer.get("graph_version")}
