@@ -505,6 +505,12 @@ _MUTATION_WORDS = frozenset({"mutation", "mutat", "variant"})
 
 def _profile_from(values: dict, absent: list, either: bool, parsed: ParsedQuestion) -> None:
     """The profile fields of what was read; conflicts and the "either status" reading noted."""
+    if "prior_therapy" in values and values.get("disease") == [DEFAULTS["disease"]]:
+        # the prior therapies are the initial treatments of a subtype (the contract: APL's); "AML" in the
+        # same question is then the family the subtype belongs to, and the subtype is left to the profile
+        del values["disease"]
+        parsed.understood.append({"text": "AML", "field": "disease", "value": None,
+                                  "via": "read as the family: the prior therapy named decides the subtype"})
     mutations = values.get("mutations")
     if mutations is not None:
         absent = [a for a in absent if a not in mutations]
