@@ -21,7 +21,7 @@ from dataclasses import dataclass, field as _field
 
 from .negation import grammar, reader
 from .options import CHOICES, DEFAULTS, GENE_SYMBOL
-from .question_numbers import read_numbers
+from .question_numbers import BOUND_AFTER, BOUND_BEFORE, read_numbers
 
 TREATMENT_IRI = "https://w3id.org/amlkg/Treatment"
 MAX_PHRASE = 12
@@ -149,6 +149,9 @@ def phrase_key(text: str) -> tuple[str, ...]:
 
 
 _STOP_STEMS = frozenset(stem(w) for w in STOP_WORDS) - {"not", "+", "go", "come", "back", "away"}
+#: the words of bounds ("at least", "longer than"): never a name by themselves
+_BOUND_STEMS = frozenset(stem(w) for phrase in (*BOUND_BEFORE, *BOUND_AFTER) for w in phrase.split()
+                         if w.isalpha())
 
 
 # -- the lexicon --------------------------------------------------------------------------------
@@ -244,8 +247,8 @@ class Lexicon:
                 key = phrase_key(name)
                 if e.field != "disease" and len(key) > 1:
                     key = tuple(t for t in key if t not in disease_tokens) or key
-                if not key or len(key) > MAX_PHRASE:
-                    continue
+                if not key or len(key) > MAX_PHRASE or set(key) <= _BOUND_STEMS:
+                    continue   # "at least", "longer": bound words, read with their numbers
                 cands = phrases.setdefault(key, [])
                 if not any(c.entity is e for c in cands):
                     cands.append(Candidate(e, name, r.get("nameKind", "label"), bool(e.code and e.field)))
@@ -422,11 +425,15 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
                 if f.flags.historical:
                     note(field_name, not f.flags.negated, surface,
                          "%s named as %sreceived before" % (entity.label, "not " if f.flags.negated else ""))
-        if entity.values:
+        values_read = dict(entity.values)
+        if not cand.direct and "disease" in values_read and len(values_read) > 1 and not any(
+                t.norm in lexicon.disease_tokens for t in f.tokens):
+            del values_read["disease"]   # "relapsed early" names a situation, not the subtype
+        if values_read:
             how = "%s %r of %s" % (cand.name_kind, cand.name, entity.label) if cand.direct else \
                 "%r (%s), a kind of %s" % (cand.name, entity.label, ", ".join(
                     "%s %s" % (k, v) for k, v in sorted(entity.values.items())))
-            for field_name, value in entity.values.items():
+            for field_name, value in values_read.items():
                 note(field_name, value, surface, how)
         elif entity.therapy:
             if f.flags.historical and not f.flags.negated:
@@ -509,7 +516,8 @@ def _profile_from(values: dict, absent: list, either: bool, parsed: ParsedQuesti
         # the prior therapies are the initial treatments of a subtype (the contract: APL's); "AML" in the
         # same question is then the family the subtype belongs to, and the subtype is left to the profile
         del values["disease"]
-        parsed.understood.append({"text": "AML", "field": "disease", "value": None,
+        said = [u["text"] for u in parsed.understood if u["field"] == "disease"]
+        parsed.understood.append({"text": said[0] if said else "", "field": "disease", "value": None,
                                   "via": "read as the family: the prior therapy named decides the subtype"})
     mutations = values.get("mutations")
     if mutations is not None:
