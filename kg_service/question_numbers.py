@@ -59,6 +59,7 @@ _AB = "|".join(sorted((re.escape(w) for w in AGE_BOUND_BEFORE), key=len, reverse
 RANGE = re.compile(r"\b(?:between\s+)?(%s)\s*(?:-|to|and)\s*(%s)[\s-]*(%s)\b" % (NUM, NUM, UNIT))
 DURATION = re.compile(r"(?:(?<![a-z])(%s)\s*)?\b(%s)[\s-]*(%s)\b(\s+and\s+a\s+half\b)?(?:\s*(%s)(?![a-z]))?(\s+ago\b)?"
                       % (_B, NUM, UNIT, _A))
+FIRST = re.compile(r"\b(?:within|in|during|inside)\s+(?:the\s+)?first\s+(?:(%s)[\s-]*)?(%s)\b" % (NUM, UNIT))
 SINCE = re.compile(r"\b(?:last|this|past)\s+(?:month|year|week)\b")
 AGES = (
     # "50 year old", "45-year-old", "a 50 yr old"; with an optional bound after ("60 years or older")
@@ -157,6 +158,9 @@ def read_numbers(text: str) -> list[Number]:
         add("age", bounded(BOUND_AFTER[op], int(n)), m.start(), m.end(), "age bound")
     for m in SINCE.finditer(text):
         add("since", 0, m.start(), m.end(), "time since an event, not the length of a remission")
+    for m in FIRST.finditer(text):
+        value = months(number(m.group(1)) if m.group(1) else 1, m.group(2))
+        add("remission_months", bounded("<", value), m.start(), m.end(), "remission shorter than %s months" % tidy(value))
     for m in RANGE.finditer(text):
         low, high, unit = number(m.group(1)), number(m.group(2)), m.group(3)
         if high > low:
