@@ -162,6 +162,12 @@ def _number(field: str, value, errors: dict, *, integer: bool, low: float, high:
             if not (low <= n <= high):
                 errors[field] = "must be between %s and %s" % (low, high)
                 return None
+        if m.group("op") == "<" and numbers[0] <= low:
+            errors[field] = "no value is below %s" % low
+            return None
+        if m.group("op") == ">" and numbers[0] >= high:
+            errors[field] = "no value is above %s" % high
+            return None
         if m.group("low") is not None:
             a, b = numbers
             if a > b:
