@@ -58,3 +58,23 @@ def test_profiles_in_one_situation_share_the_options_but_quote_their_own_numbers
     assert any(" 29.5:" in w for w in whys) and any(" 52:" in w for w in whys), whys
     assert not any("\x00" in w for a in answers for o in a["options"] for w in o["why"])
     assert not any(" 13:" in w or " 45:" in w for w in whys), whys
+
+
+def _ranked(answer):
+    return [(o["recommendation"], o["match"], tuple(o["conditions"])) for o in answer["options"]]
+
+
+def test_a_bound_inside_one_region_answers_as_any_number_in_it(store):
+    """A bound settles what every number it allows settles alike (issue 16: "a bound that decides a
+    threshold settles it"); a bound across a threshold leaves exactly the conditions it straddles open."""
+    finder = OptionsFinder(lambda: store, QUERIES)
+    for status in ("relapsed", "refractory"):
+        for disease, prior in (("AML", None), ("APL", "ATRA+ATO")):
+            base = {"status": status, "disease": disease, "age": 45, **({"prior_therapy": prior} if prior else {})}
+            for bound, number in (("<6", 3), ("<=6", 6), ("7-11", 9), (">=12", 12), (">12", 40), ("~3", 3)):
+                got = finder.find(parse_profile({**base, "remission_months": bound}))
+                same = finder.find(parse_profile({**base, "remission_months": number}))
+                assert _ranked(got) == _ranked(same), (base, bound)
+    straddle = finder.find(parse_profile({"status": "relapsed", "age": 45, "remission_months": "6-18"}))
+    opened = {c for o in straddle["options"] for c in o["conditions"]}
+    assert {"if AML comes back sooner than 12 months", "if remission lasted at least a year"} <= opened
