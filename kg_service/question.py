@@ -315,6 +315,14 @@ class ParsedQuestion:
     def has_status(self) -> bool:
         return "status" in self.profile and "status" not in self.conflicts
 
+    @property
+    def profiles(self) -> list[dict]:
+        """The raw profiles to answer: one, or one per status when both were named as alternatives
+        ("relapsed or refractory AML" is answered for each situation)."""
+        if self.statuses and "status" not in self.profile:
+            return [{**self.profile, "status": s} for s in self.statuses]
+        return [self.profile]
+
 
 def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     """Read a question into a raw profile, using only the lexicon's names for its values.

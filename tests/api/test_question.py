@@ -78,6 +78,8 @@ def test_both_statuses_as_alternatives_are_read_as_both(lexicon):
         parsed = parse_question(q, lexicon)
         assert sorted(parsed.statuses) == ["refractory", "relapsed"], q
         assert "status" not in parsed.profile and not parsed.conflicts, q
+        assert sorted(p["status"] for p in parsed.profiles) == ["refractory", "relapsed"], q
+    assert parse_question("relapsed AML", lexicon).profiles == [{"disease": "AML", "status": "relapsed"}]
 
 
 def test_the_specific_disease_wins_over_the_generic_one(lexicon):
