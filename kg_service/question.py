@@ -47,7 +47,8 @@ happen happens happened next last lasted lasting lasts long wild wt unmutated
 #: negation words: kept for matching ("doesn't go away"), dropped when unused
 NEGATIONS = frozenset({"not", "no", "never", "without", "negative", "cannot"})
 #: irregular verb forms -> the form names use
-IRREGULAR = {"come": "come", "came": "come", "comes": "come", "coming": "come", "went": "go", "goes": "go", "going": "go",
+IRREGULAR = {"come": "come", "came": "come", "comes": "come", "coming": "come", "went": "go", "goes": "go",
+             "going": "go",
              "gone": "go", "did": "do", "does": "do", "done": "do", "doing": "do", "was": "be",
              "were": "be", "is": "be", "are": "be", "has": "have", "had": "have", "having": "have"}
 #: connectors written between the parts of a combination ("ATRA plus chemo", "ATRA and ATO", "ATRA+ATO")
@@ -394,7 +395,8 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     found += _one_word_names(lexicon, tokens, text, found)
     variants = _protein_changes(tokens, found, text)
     facts += _grammar_phrases(tokens, rules, text, statuses=True)
-    mutation_words = [t for t in tokens if not t.used and t.norm in _MUTATION_WORDS and not _next_to_gene(t, found, tokens)]
+    mutation_words = [t for t in tokens
+                      if not t.used and t.norm in _MUTATION_WORDS and not _next_to_gene(t, found, tokens)]
     remission_words = [t for t in tokens if t.norm == "remission"]
 
     # negation and history of everything found, in one pass of the reader
@@ -474,7 +476,7 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
         t.used = True
         if t.norm == "remission":
             entity = lexicon.code_entity("status", rules["status"]["negated_remission"])
-            if entity is not None:
+            if entity is not None and "status" not in values:   # "relapsed, not in remission now": relapsed
                 note("status", entity.code, t.text, "not in remission: %s" % entity.label)
         else:
             values.setdefault("mutations", [])

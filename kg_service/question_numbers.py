@@ -160,7 +160,8 @@ def read_numbers(text: str) -> list[Number]:
         add("since", 0, m.start(), m.end(), "time since an event, not the length of a remission")
     for m in FIRST.finditer(text):
         value = months(number(m.group(1)) if m.group(1) else 1, m.group(2))
-        add("remission_months", bounded("<", value), m.start(), m.end(), "remission shorter than %s months" % tidy(value))
+        add("remission_months", bounded("<", value), m.start(), m.end(),
+            "remission shorter than %s months" % tidy(value))
     for m in RANGE.finditer(text):
         low, high, unit = number(m.group(1)), number(m.group(2)), m.group(3)
         if high > low:

@@ -2,8 +2,8 @@
 
 A case is scored twice: its profile (what `parse_question` read, compared exactly with the case's
 `profile`; disease AML, the default, is ignored on both sides) and its options (the `/api/ask` answer
-must list every `include` item, and no `exclude` item unless marked outside a soft bound). `score` takes the parser and the
-asking function as arguments, so that the test runs it over HTTP and `measure.py` in-process.
+must list every `include` item, and no `exclude` item unless marked outside a soft bound). The test runs
+the cases over HTTP, `measure.py` in-process.
 """
 from __future__ import annotations
 
