@@ -151,6 +151,8 @@ def describe_profile(profile: dict, labels: dict[str, str]) -> str:
         parts.append(labels.get(profile["status"].lower(), profile["status"]))
     if "mutations" in profile:
         parts.append(", ".join(labels.get(m.lower(), m) for m in profile["mutations"]) or "no mutation found")
+    if profile.get("absent_mutations"):
+        parts.append("no " + " or ".join(profile["absent_mutations"]) + " mutation")
     if "remission_months" in profile:
         parts.append("remission of %s months" % profile["remission_months"])
     if "age" in profile:
@@ -161,21 +163,27 @@ def describe_profile(profile: dict, labels: dict[str, str]) -> str:
         parts.append("came back in the %s" % labels.get("cns", "CNS"))
     if profile.get("symptoms"):
         parts.append(", ".join(labels.get(s, s) for s in profile["symptoms"]))
+    for flag, yes, no in (("fit", "fit for intensive treatment", "not fit for intensive treatment"),
+                          ("donor", "donor found", "no donor"), ("prior_transplant", "after a transplant",
+                                                                 "no transplant before"),
+                          ("keeps_coming_back", "keeps coming back", "not coming back repeatedly")):
+        if flag in profile:
+            parts.append(yes if profile[flag] else no)
     return ", ".join(parts)
 
 
-def profile_bindings(profile: dict):
-    """The profile as the options query's (factor, value) rows, exactly as the finder binds them."""
+def profile_bindings(profile: dict) -> dict:
+    """The profile bound for the options query (found and ruled-out values), exactly as the finder binds it."""
     finder = get_finder()
     vocab = finder_vocabulary(finder, get_store())
-    rows, _warnings = finder.profile_rows(profile, vocab)
-    return rows
+    bindings, _warnings = finder.bindings(profile, vocab)
+    return bindings
 
 
 def options_query(profile: dict) -> str:
     """The options query (queries/options.rq) with this profile bound: what produced the answer."""
     q = get_queries()["options"]
-    text = _strip_header(bind_values(q.text, {("factor", "value"): profile_bindings(profile)}),
+    text = _strip_header(bind_values(q.text, profile_bindings(profile)),
                          "queries/options.rq (%s) with the profile bound" % q.summary.split(" — ")[0])
     return _one_row_per_line(text)
 
@@ -204,7 +212,7 @@ def recommendation_query(rec: str) -> str:
 
 def condition_states(profile: dict) -> dict[str, dict[str, str]]:
     """recommendation -> {condition: met|open|unmet} for a profile (the options query's rows)."""
-    rows = get_store().select(get_queries()["options"].text, {("factor", "value"): profile_bindings(profile)})
+    rows = get_store().select(get_queries()["options"].text, profile_bindings(profile))
     out: dict[str, dict[str, str]] = {}
     for r in rows:
         out.setdefault(str(r["recommendation"]), {})[str(r["condition"])] = str(r["state"])
