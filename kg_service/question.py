@@ -395,6 +395,7 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     found += _one_word_names(lexicon, tokens, text, found)
     variants = _protein_changes(tokens, found, text)
     facts += _grammar_phrases(tokens, rules, text, statuses=True)
+    facts += _after_treatment(tokens, found, rules, text)
     mutation_words = [t for t in tokens
                       if not t.used and t.norm in _MUTATION_WORDS and not _next_to_gene(t, found, tokens)]
     remission_words = [t for t in tokens if t.norm == "remission"]
@@ -629,6 +630,27 @@ def _grammar_phrases(tokens: list[Token], rules: dict, text: str, *, statuses: b
                 t.used = True
         out.append(_Fact(field_name, value, seq[0].start, seq[-1].end, text[seq[0].start:seq[-1].end],
                          "not" in key))
+    return out
+
+
+def _after_treatment(tokens: list[Token], found: list, rules: dict, text: str) -> list[_Fact]:
+    """Status words said right after a treatment the question names ("the chemo failed")."""
+    out = []
+    for code, words in rules["status"]["after_treatment"].items():
+        keys = [tuple(t.norm for t in tokenize(w)) for w in words]
+        for f in found:
+            if not f.entity.therapy:
+                continue
+            k = tokens.index(f.tokens[-1]) + 1
+            while k < len(tokens) and tokens[k].norm in _STOP_STEMS and tokens[k].norm != "not":
+                k += 1   # "the chemo has failed"
+            for key in keys:
+                seq = tokens[k:k + len(key)]
+                if tuple(t.norm for t in seq) == key and not any(t.used for t in seq):
+                    for t in seq:
+                        t.used = True
+                    out.append(_Fact("status", code, f.start, seq[-1].end, text[f.start:seq[-1].end], True))
+                    break
     return out
 
 
