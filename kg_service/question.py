@@ -55,8 +55,8 @@ IRREGULAR = {"come": "come", "came": "come", "comes": "come", "coming": "come", 
 CONNECTORS = frozenset({"+", "&", "and", "plus"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\+|&", re.IGNORECASE)
 _GENE_SHAPE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
-#: a protein change written after a gene ("R132H", "p.R172K", "D835Y")
-_PROTEIN_CHANGE = re.compile(r"^[a-z]\d{1,4}[a-z]$", re.IGNORECASE)
+#: a protein change written beside a gene ("R132H", "p.R172K", "D835Y", "Arg132His")
+_PROTEIN_CHANGE = re.compile(r"^(?:[A-Za-z]|[A-Z][a-z]{2})\d{1,4}(?:[A-Za-z]|[A-Z][a-z]{2}|fs)?$")
 #: the least similarity (rapidfuzz ratio, 0-100) at which an unknown word is read as a name's word
 FUZZY_CUTOFF = 80
 #: the shortest unknown word the spelling correction tries
@@ -393,7 +393,7 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
             found.append(_Found(part_cands[0].entity, part_cands[0], part_tokens, text))
         i += length
     found += _one_word_names(lexicon, tokens, text, found)
-    variants = _protein_changes(tokens, found, text)
+    variants = _protein_changes(lexicon, tokens, found, text)
     facts += _grammar_phrases(tokens, rules, text, statuses=True)
     facts += _after_treatment(tokens, found, rules, text)
     mutation_words = [t for t in tokens
@@ -825,21 +825,27 @@ def _prior_therapy_of(lexicon: Lexicon, named: set) -> list[tuple[str, str]]:
     return out
 
 
-def _protein_changes(tokens: list[Token], found: list, text: str) -> list[tuple[str, str]]:
-    """Protein changes written after a gene the question names ("IDH1 R132H", "IDH2 p.R172K"): claimed as
-    part of that gene's mutation; returned (code, surface) when the graph does not name the variant."""
+def _protein_changes(lexicon: Lexicon, tokens: list[Token], found: list, text: str) -> list[tuple[str, str]]:
+    """Protein changes written beside a gene the question names ("IDH1 R132H", "IDH2 p.R172K", "an R132H
+    mutation in IDH1", "IDH1 p.Arg132His"): claimed as part of that gene's mutation; returned as (code,
+    surface) when the graph does not name that variant."""
+    genes = [f for f in found if f.entity.values.get("mutations")]
     out = []
-    for f in found:
-        code = f.entity.values.get("mutations")
-        if not code:
+    for k, t in enumerate(tokens):
+        if t.used or not _PROTEIN_CHANGE.match(t.text) or not any(c.isdigit() for c in t.text):
             continue
-        k = tokens.index(f.tokens[-1]) + 1
-        if k < len(tokens) and tokens[k].norm == "p" and not tokens[k].used:
-            tokens[k].used = True
-            k += 1
-        if k < len(tokens) and not tokens[k].used and _PROTEIN_CHANGE.match(tokens[k].text):
-            tokens[k].used = True
-            out.append((code, text[f.start:tokens[k].end]))
+
+        def distance(f, k=k):
+            return min(abs(tokens.index(f.tokens[0]) - k), abs(tokens.index(f.tokens[-1]) - k))
+        near = min(genes, key=distance, default=None)
+        if near is None or distance(near) > 4:
+            continue
+        code = near.entity.values["mutations"]
+        t.used = True
+        if k > 0 and tokens[k - 1].norm == "p" and not tokens[k - 1].used:
+            tokens[k - 1].used = True
+        if not lexicon.phrases.get(phrase_key("%s %s" % (code, t.text))):
+            out.append((code, "%s %s" % (code, t.text)))
     return out
 
 
