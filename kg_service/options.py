@@ -330,9 +330,10 @@ def parse_profile(raw) -> Profile:
 
 def profile_key(profile: dict) -> tuple:
     """A hashable, order-independent key of a normalised profile (for caches and ETags); what was
-    defaulted is part of it, since the answer says so."""
+    defaulted or inferred is part of it, since the answer says so."""
     items = tuple((k, tuple(sorted(v)) if isinstance(v, list) else v) for k, v in sorted(profile.items()))
-    return items + (("defaults", tuple(getattr(profile, "defaults", ()))),)
+    return items + (("defaults", tuple(getattr(profile, "defaults", ()))),
+                    ("notes", tuple(getattr(profile, "notes", ()))))
 
 
 @dataclass

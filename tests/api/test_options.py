@@ -420,3 +420,10 @@ def test_the_cli_takes_the_new_flags(store_path):
                                  "absent_mutations": ["IDH1"], "remission_months": "<12", "age": ">60",
                                  "site": "marrow", "fit": False, "prior_transplant": True}
     assert "gilteritinib" not in therapies(answer["options"])   # an active treatment, and not fit
+
+
+def test_an_inferred_disease_is_not_answered_from_the_stated_ones_cache(api):
+    stated = api.json("/api/options", {"status": "relapsed", "disease": "APL", "prior_therapy": "ATRA+ATO"})
+    inferred = api.json("/api/options", {"status": "relapsed", "prior_therapy": "ATRA+ATO"})
+    assert not any("inferred" in w for w in stated["warnings"])
+    assert any("inferred" in w for w in inferred["warnings"])
