@@ -110,7 +110,7 @@ def plain_text(text: str) -> str:
 
 
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                        "\u2014": "-", "\u00a0": " "})
+                        "\u2014": "-", "\u00a0": " ", "\u2265": ">=", "\u2264": "<="})
 
 
 def _lower_same_length(text: str) -> str:
