@@ -6,11 +6,13 @@ accepts, and says what it understood, which treatments it saw named (`mentions`)
 could not use (`unrecognized`).
 
 Words become profile values only through the graph: every label, synonym (skos:altLabel), brand name
-and profile code of `queries/labels.rq` is a phrase (`Lexicon.from_rows`). The Python side holds only
-grammar: small function words, negation, numbers with their units ("8 months", "50 year old"), and a
-few status words the graph's names do not spell out ("recurred", "resistant"), which resolve to the
-graph's status codes. The module is pure (no Flask, no store) except `lexicon_for`, which reads the
-names from a store once per graph version.
+and profile code of `queries/labels.rq` is a phrase (`Lexicon.from_rows`); misspelt words are read as
+the nearest word of those names (rapidfuzz). The rest is grammar, none of it a name: numbers, bounds
+and units (`question_numbers`), negation, history and uncertainty with NegEx (`negation`), and the
+phrases of `question_grammar.yaml` (facts such as "too frail", status words such as "resistant", which
+resolve to the graph's status codes). Both statuses named as alternatives ("relapsed or refractory")
+are read as both (`ParsedQuestion.profiles`). The module is pure (no Flask, no store) except
+`lexicon_for`, which reads the names from a store once per graph version.
 """
 from __future__ import annotations
 
