@@ -949,6 +949,8 @@ def _longest(lexicon: Lexicon, tokens, content, i):
             continue
         key = tuple(tokens[k].norm for k in idx)
         cands = lexicon.phrases.get(key)
+        if not cands and length == 2:
+            cands = lexicon.phrases.get(key[::-1])   # "haemoglobin low" for "low haemoglobin"
         if cands and (key[-1] != "+" or tokens[idx[-1]].text == "+"):   # "FLT3 and ...": not "FLT3+"
             best = (length, cands)
             break
