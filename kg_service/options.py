@@ -818,6 +818,27 @@ def assemble(rows: list[dict], details: dict, approvals: dict, vocab: Vocabulary
     return keep_document_steps(options, details)
 
 
+def merge_answers(answers: list[dict]) -> dict:
+    """One answer for several profiles (a question naming both statuses as alternatives): the first
+    answer's options in its order, then the others' not yet listed; each answer's warnings once;
+    `profile` lists each profile answered under `profiles`."""
+    first = answers[0]
+    seen, options, warnings = set(), [], []
+    for answer in answers:
+        for o in answer["options"]:
+            if o["recommendation"] not in seen:
+                seen.add(o["recommendation"])
+                options.append(o)
+        warnings += [w for w in answer["warnings"] if w not in warnings]
+    profile = dict(first["profile"])
+    if len(answers) > 1:
+        profile["status"] = [a["profile"]["status"] for a in answers]
+        warnings.insert(0, "answered for both statuses (%s): the options of each are listed"
+                        % " and ".join(profile["status"]))
+    return {**first, "profile": profile, "options": options, "warnings": warnings,
+            "profiles": [a["profile"] for a in answers]}
+
+
 def keep_document_steps(options: list[dict], details: dict) -> list[dict]:
     """Move every option the document orders after others (`follows`) to just after the last of them."""
     moved = True

@@ -83,7 +83,7 @@ def _options(args) -> int:
 
 
 def _ask(args) -> int:
-    from ..options import ProfileError, parse_profile
+    from ..options import ProfileError, merge_answers, parse_profile
     from ..question import lexicon_for, parse_question
     from ..store import StoreError
     try:
@@ -94,17 +94,17 @@ def _ask(args) -> int:
         return 1
     understood = {"question": args.question, "profile": parsed.profile, "understood": parsed.understood,
                   "mentions": parsed.mentions, "unrecognized": parsed.unrecognized, "warnings": parsed.warnings}
-    if "status" not in parsed.profile or "status" in parsed.conflicts:
+    if ("status" not in parsed.profile and not parsed.statuses) or "status" in parsed.conflicts:
         understood["error"] = "could not tell whether the leukemia is relapsed or refractory"
         sys.stderr.write(orjson.dumps(understood, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 2
     try:
-        profile = parse_profile(parsed.profile)
+        profiles = [parse_profile(raw) for raw in parsed.profiles]  # one per status named as alternatives
     except ProfileError as e:
         understood["errors"] = e.errors
         sys.stderr.write(orjson.dumps(understood, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 2
-    answer = finder.find(profile)
+    answer = merge_answers([finder.find(p) for p in profiles])
     understood.update(profile=answer["profile"], options=answer["options"],
                       warnings=parsed.warnings + answer["warnings"], disclaimer=answer["disclaimer"])
     sys.stdout.write(orjson.dumps(understood, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -275,6 +275,10 @@ SCHEMAS = {
     "AskAnswer": {"type": "object",
                   "required": ["question", "profile", "unrecognized", "options", "warnings", "disclaimer"],
                   "properties": {"question": {"type": "string"}, "profile": {"type": "object"}, "defaults": STRINGS,
+                                 "profiles": {"type": "array", "items": {"type": "object"},
+                                              "description": "each profile answered: one per status when the "
+                                                             "question names both as alternatives (\"r/r AML\"), "
+                                                             "`profile.status` then lists both"},
                                  "understood": {"type": "array", "items": {"type": "object"}},
                                  "mentions": {"type": "array", "items": {"type": "object"}},
                                  "unrecognized": STRINGS, "options": {"type": "array", "items": _ref("Option")},

@@ -9,7 +9,7 @@ from ..dataset import get_store
 from ..errors import ProblemError
 from ..named_queries import Param, ParameterError, bindings_for, to_term
 from ..negotiation import NotAcceptable, negotiate
-from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
+from ..options import PROFILE_FIELDS, ProfileError, merge_answers, parse_profile, profile_key
 from ..question import lexicon_for, parse_question
 from ..services import get_finder, get_queries
 from ..store import QuerySyntaxError
@@ -99,16 +99,16 @@ def answer_question(q: str) -> dict:
         raise ProblemError(422, "Ambiguous question",
                            "the question reads as both %s; ask about one" % " and ".join(parsed.conflicts["status"]),
                            kind="ambiguous-question", hint=STATUS_HINT, **understood)
-    if "status" not in parsed.profile:
+    if "status" not in parsed.profile and not parsed.statuses:
         raise ProblemError(422, "Question not understood",
                            "could not tell whether the leukemia is relapsed or refractory", kind="unanswerable-question",
                            hint=STATUS_HINT, **understood)
     try:
-        profile = parse_profile(parsed.profile)
+        profiles = [parse_profile(raw) for raw in parsed.profiles]  # one per status named as alternatives
     except ProfileError as e:
         raise ProblemError(422, "Question not understood", "; ".join("%s: %s" % kv for kv in e.errors.items()),
                            kind="unanswerable-question", errors=e.errors, hint=STATUS_HINT, **understood) from None
-    answer = finder.find(profile)
+    answer = merge_answers([finder.find(p) for p in profiles])
     options = answer["options"]
     mentions = []
     if parsed.mentions:
