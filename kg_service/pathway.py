@@ -28,7 +28,7 @@ STRENGTH_COLOURS = {
 }
 FALLBACK_COLOURS = [("#eeeeee", "#555555"), ("#e6f2e0", "#3c7a1f"), ("#f3e3ef", "#8e3b78")]
 SITUATION_FIELDS = ("disease", "status")
-STATE_MARKS = {"met": "\u2713", "open": "?", "unmet": "\u2717"}
+STATE_MARKS = {"met": "\u2713", "open": "?", "unmet": "\u2717", "outside": "\u2248"}  # outside: a usual bound missed, kept
 
 FONT = 13          # px
 LINE = 17          # px between text lines

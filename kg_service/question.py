@@ -6,11 +6,13 @@ accepts, and says what it understood, which treatments it saw named (`mentions`)
 could not use (`unrecognized`).
 
 Words become profile values only through the graph: every label, synonym (skos:altLabel), brand name
-and profile code of `queries/labels.rq` is a phrase (`Lexicon.from_rows`). The Python side holds only
-grammar: small function words, negation, numbers with their units ("8 months", "50 year old"), and a
-few status words the graph's names do not spell out ("recurred", "resistant"), which resolve to the
-graph's status codes. The module is pure (no Flask, no store) except `lexicon_for`, which reads the
-names from a store once per graph version.
+and profile code of `queries/labels.rq` is a phrase (`Lexicon.from_rows`); misspelt words are read as
+the nearest word of those names (rapidfuzz). The rest is grammar, none of it a name: numbers, bounds
+and units (`question_numbers`), negation, history and uncertainty with NegEx (`negation`), and the
+phrases of `question_grammar.yaml` (facts such as "too frail", status words such as "resistant", which
+resolve to the graph's status codes). Both statuses named as alternatives ("relapsed or refractory")
+are read as both (`ParsedQuestion.profiles`). The module is pure (no Flask, no store) except
+`lexicon_for`, which reads the names from a store once per graph version.
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field as _field
 
+from .negation import grammar, reader
 from .options import CHOICES, DEFAULTS, GENE_SYMBOL
+from .question_numbers import BOUND_AFTER, BOUND_BEFORE, read_numbers
 
 TREATMENT_IRI = "https://w3id.org/amlkg/Treatment"
 MAX_PHRASE = 12
@@ -45,42 +49,20 @@ happen happens happened next last lasted lasting lasts long wild wt unmutated
 #: negation words: kept for matching ("doesn't go away"), dropped when unused
 NEGATIONS = frozenset({"not", "no", "never", "without", "negative", "cannot"})
 #: irregular verb forms -> the form names use
-IRREGULAR = {"came": "come", "comes": "come", "coming": "come", "went": "go", "goes": "go", "going": "go",
+IRREGULAR = {"come": "come", "came": "come", "comes": "come", "coming": "come", "went": "go", "goes": "go",
+             "going": "go",
              "gone": "go", "did": "do", "does": "do", "done": "do", "doing": "do", "was": "be",
              "were": "be", "is": "be", "are": "be", "has": "have", "had": "have", "having": "have"}
 #: connectors written between the parts of a combination ("ATRA plus chemo", "ATRA and ATO", "ATRA+ATO")
 CONNECTORS = frozenset({"+", "&", "and", "plus"})
-#: status words the graph's names do not contain, resolved to the graph's status codes
-STATUS_GRAMMAR = {
-    ("recur",): "relapsed", ("recurr",): "relapsed", ("recurrenc",): "relapsed", ("return",): "relapsed",
-    ("back",): "relapsed", ("relaps",): "relapsed",
-    ("resistant",): "refractory", ("persistent",): "refractory", ("persist",): "refractory",
-    ("not", "respond"): "refractory", ("not", "go", "away"): "refractory", ("primary", "refractory"): "refractory",
-}
-NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18,
-                "twenty-four": 24, "twenty four": 24, "half a": 0.5}
-_NUM = r"(\d+(?:\.\d+)?|%s)" % "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
-_UNIT = r"(months?|mos?|mths?|years?|yrs?|weeks?|wks?)"
-_BOUND = (r"(less than|fewer than|under|sooner than|shorter than|earlier than|before|within(?: about)?|"
-          r"in under|up to|at most|no more than|more than|over|longer than|later than|beyond|greater than|"
-          r"at least|exactly|about|around|approximately|roughly|nearly|almost)")
-DURATION = re.compile(r"\b(?:%s\s+)?%s[\s-]*%s\b(?:\s+(or more|or longer|or less|or fewer|or so))?"
-                      % (_BOUND, _NUM, _UNIT))
-AGES = (
-    re.compile(r"\b(\d{1,3})[\s-]*(?:years?|yrs?|y)[\s-]*olds?\b"),
-    re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)(?![a-z])"),
-    re.compile(r"\b(?:aged?|age of|age is)\s*:?\s*(\d{1,3})\b"),
-)
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\+|&", re.IGNORECASE)
 _GENE_SHAPE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
-_BOUND_VALUE = {
-    "less than": "lt", "fewer than": "lt", "under": "lt", "sooner than": "lt", "shorter than": "lt",
-    "earlier than": "lt", "before": "lt", "in under": "lt",
-    "within": "le", "within about": "le", "up to": "le", "at most": "le", "no more than": "le",
-    "more than": "gt", "over": "gt", "longer than": "gt", "later than": "gt", "beyond": "gt", "greater than": "gt",
-    "at least": "ge",
-}
+#: a protein change written beside a gene ("R132H", "p.R172K", "D835Y", "Arg132His")
+_PROTEIN_CHANGE = re.compile(r"^(?:[A-Za-z]|[A-Z][a-z]{2})\d{1,4}(?:[A-Za-z]|[A-Z][a-z]{2}|fs)?$")
+#: the least similarity (rapidfuzz ratio, 0-100) at which an unknown word is read as a name's word
+FUZZY_CUTOFF = 80
+#: the shortest unknown word the spelling correction tries
+FUZZY_MIN_LENGTH = 5
 
 
 def normalise(text: str) -> str:
@@ -130,7 +112,7 @@ def plain_text(text: str) -> str:
 
 
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                        "\u2014": "-", "\u00a0": " "})
+                        "\u2014": "-", "\u00a0": " ", "\u2265": ">=", "\u2264": "<="})
 
 
 def _lower_same_length(text: str) -> str:
@@ -170,6 +152,9 @@ def phrase_key(text: str) -> tuple[str, ...]:
 
 
 _STOP_STEMS = frozenset(stem(w) for w in STOP_WORDS) - {"not", "+", "go", "come", "back", "away"}
+#: the words of bounds ("at least", "longer than"): never a name by themselves
+_BOUND_STEMS = frozenset(stem(w) for phrase in (*BOUND_BEFORE, *BOUND_AFTER) for w in phrase.split()
+                         if w.isalpha())
 
 
 # -- the lexicon --------------------------------------------------------------------------------
@@ -265,8 +250,8 @@ class Lexicon:
                 key = phrase_key(name)
                 if e.field != "disease" and len(key) > 1:
                     key = tuple(t for t in key if t not in disease_tokens) or key
-                if not key or len(key) > MAX_PHRASE:
-                    continue
+                if not key or len(key) > MAX_PHRASE or set(key) <= _BOUND_STEMS:
+                    continue   # "at least", "longer": bound words, read with their numbers
                 cands = phrases.setdefault(key, [])
                 if not any(c.entity is e for c in cands):
                     cands.append(Candidate(e, name, r.get("nameKind", "label"), bool(e.code and e.field)))
@@ -327,16 +312,28 @@ class ParsedQuestion:
     unrecognized: list = _field(default_factory=list)
     warnings: list = _field(default_factory=list)
     conflicts: dict = _field(default_factory=dict)   # field -> values read, when more than one
+    statuses: list = _field(default_factory=list)    # both statuses, named as alternatives ("r/r AML")
 
     @property
     def has_status(self) -> bool:
         return "status" in self.profile and "status" not in self.conflicts
 
+    @property
+    def profiles(self) -> list[dict]:
+        """The raw profiles to answer: one, or one per status when both were named as alternatives
+        ("relapsed or refractory AML" is answered for each situation)."""
+        if self.statuses and "status" not in self.profile:
+            return [{**self.profile, "status": s} for s in self.statuses]
+        return [self.profile]
+
 
 def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     """Read a question into a raw profile, using only the lexicon's names for its values.
 
-    Without `lexicon`, the served graph's (inside a Flask request or app context).
+    Without `lexicon`, the served graph's (inside a Flask request or app context). The steps: numbers
+    (`question_numbers`), the graph's names (longest first; misspelt words corrected to the nearest
+    name's word), the grammar's phrases (`question_grammar.yaml`), then negation and history of what
+    was found (NegEx, `kg_service.negation`).
 
     >>> rows = [{"entity": "urn:ex:Relapsed", "name": "relapsed", "nameKind": "code", "label": "relapsed AML",
     ...          "code": "relapsed", "factorField": "status"},
@@ -355,6 +352,7 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     tokens = tokenize(text)
     plain = _lower_same_length(text)
     values: dict[str, list] = {}
+    rules = grammar()
 
     def note(field_name, value, surface, via):
         values.setdefault(field_name, [])
@@ -362,112 +360,157 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
             values[field_name].append(value)
         parsed.understood.append({"text": surface, "field": field_name, "value": value, "via": via})
 
-    # numbers with units first: ages, then durations (a remission)
-    for pattern in AGES:
-        for m in pattern.finditer(plain):
-            if _claim(tokens, m.start(), m.end()):
-                note("age", int(m.group(1)), text[m.start():m.end()], "age")
-    for m in DURATION.finditer(plain):
-        if not _free(tokens, m.start(), m.end()):
+    # numbers first: ages, remission lengths, and times since an event (read, never a remission)
+    for n in read_numbers(plain):
+        if not _claim(tokens, n.start, n.end):
             continue
-        months, reading = _duration(m)
-        if months is None:
+        if n.field == "since":
+            parsed.understood.append({"text": text[n.start:n.end], "field": None, "value": None, "via": n.via})
             continue
-        _claim(tokens, m.start(), m.end())
-        note("remission_months", months, text[m.start():m.end()], reading)
+        note(n.field, n.value, text[n.start:n.end], n.via)
+
+    remission_words = set(rules["remission_words"])
+    for t in tokens:
+        if t.text.lower() in remission_words:
+            t.norm, t.used = "remission", True
+    _correct_spelling(tokens, lexicon, parsed, rules)
+    either = _either_status(tokens, rules, plain)
+    facts = _grammar_phrases(tokens, rules, text, statuses=False)
 
     # the graph's names, longest first, over the words not yet used
+    found: list[_Found] = []
     content = [i for i, t in enumerate(tokens) if not t.used and t.norm not in _STOP_STEMS]
-    matched_entities: list[tuple[Entity, str, Candidate, int, int]] = []
     i = 0
     while i < len(content):
-        found = _longest(lexicon, tokens, content, i)
-        if found is None:
+        match = _longest(lexicon, tokens, content, i)
+        if match is None:
             i += 1
             continue
-        length, cands = found
+        length, cands = match
         span = [tokens[content[j]] for j in range(i, i + length)]
-        parts = _decompose(lexicon, tokens, content, i, length, cands)
-        if parts is None:
-            parts = [(span, cands)]
+        parts = _decompose(lexicon, tokens, content, i, length, cands) or [(span, cands)]
         for part_tokens, part_cands in parts:
-            cand = part_cands[0]
-            surface = text[part_tokens[0].start:part_tokens[-1].end]
             for t in part_tokens:
                 t.used = True
-            first = tokens.index(part_tokens[0])
-            matched_entities.append((cand.entity, surface, cand, first, tokens.index(part_tokens[-1]) - first + 1))
+            found.append(_Found(part_cands[0].entity, part_cands[0], part_tokens, text))
         i += length
+    found += _one_word_names(lexicon, tokens, text, found)
+    variants = _protein_changes(lexicon, tokens, found, text)
+    facts += _grammar_phrases(tokens, rules, text, statuses=True)
+    facts += _after_treatment(tokens, found, rules, text)
+    mutation_words = [t for t in tokens
+                      if not t.used and t.norm in _MUTATION_WORDS and not _next_to_gene(t, found, tokens)]
+    remission_words = [t for t in tokens if t.norm == "remission"]
 
-    for entity, surface, cand, first, width in matched_entities:
-        if "mutations" in entity.values and _negated_at(tokens, first, width):
-            parsed.warnings.append("%r reads as not mutated: left out of the mutations" % surface)
+    # negation and history of everything found, in one pass of the reader
+    targets = [(f.start, f.end) for f in found] + [(f.start, f.end) for f in facts] + \
+        [(t.start, t.end) for t in mutation_words + remission_words]
+    flags = iter(reader().flags(plain, targets))
+    for f in found:
+        f.flags = next(flags)
+    for f in facts:
+        f.flags = next(flags)
+    word_flags = [next(flags) for _ in mutation_words + remission_words]
+
+    history = _history_entities(lexicon, rules)
+    absent: list[str] = []
+    received: set = set()
+    received_text: list[str] = []
+    for f in found:
+        entity, cand, surface = f.entity, f.cand, f.surface
+        if "mutations" in entity.values and f.flags.uncertain and not f.flags.negated:
+            parsed.understood.append({"text": surface, "field": None, "value": None,
+                                      "via": "not known: %s is neither found nor ruled out" % entity.label})
             continue
-        if entity.values:
+        if "mutations" in entity.values and f.flags.negated:
+            code = entity.values["mutations"]
+            if code not in absent:
+                absent.append(code)
+            parsed.understood.append({"text": surface, "field": "absent_mutations", "value": code,
+                                      "via": "negated: tested negative for %s" % code})
+            continue
+        if f.flags.negated and set(entity.values) & {"symptoms", "site"}:
+            parsed.understood.append({"text": surface, "field": None, "value": None,
+                                      "via": "negated: %s, not stated of this leukemia" % entity.label})
+            continue
+        for field_name, therapy_iri in history.items():
+            if entity.iri == therapy_iri or therapy_iri in entity.ancestors:
+                if f.flags.historical:
+                    note(field_name, not f.flags.negated, surface,
+                         "%s named as %sreceived before" % (entity.label, "not " if f.flags.negated else ""))
+        values_read = dict(entity.values)
+        if not cand.direct and "disease" in values_read and len(values_read) > 1 and not any(
+                t.norm in lexicon.disease_tokens for t in f.tokens):
+            del values_read["disease"]   # "relapsed early" names a situation, not the subtype
+        if values_read:
             how = "%s %r of %s" % (cand.name_kind, cand.name, entity.label) if cand.direct else \
                 "%r (%s), a kind of %s" % (cand.name, entity.label, ", ".join(
-                    "%s %s" % (f, v) for f, v in sorted(entity.values.items())))
-            for field_name, value in entity.values.items():
+                    "%s %s" % (k, v) for k, v in sorted(entity.values.items())))
+            for field_name, value in values_read.items():
                 note(field_name, value, surface, how)
         elif entity.therapy:
+            if f.flags.historical and not f.flags.negated:
+                received.add(entity.iri)
+                received_text.append(surface)
             if not any(m["id"] == entity.iri for m in parsed.mentions):
                 parsed.mentions.append({"id": entity.iri, "label": entity.label, "kind": entity.kind,
                                         "text": surface, "via": "%s %r" % (cand.name_kind, cand.name)})
+    if "prior_therapy" not in values:
+        for code, how in _prior_therapy_of(lexicon, received):
+            note("prior_therapy", code, ", ".join(received_text), "inferred: %s" % how)
+    for code, surface in variants:
+        parsed.warnings.append("%s: a variant the graph does not name; read as a %s mutation" % (surface, code))
 
-    # status words the names do not spell out, resolved through the graph's status codes
-    for idx, t in enumerate(tokens):
-        if t.used:
+    # facts said in words: fitness, donor, coming back; statuses the names do not spell out
+    for f in facts:
+        value = f.value if f.own_negation or not f.flags.negated else _negate(f.value)
+        if f.field == "status":
+            if value is None:
+                continue
+            entity = lexicon.code_entity("status", value)
+            if entity is not None:
+                note("status", entity.code, f.surface, "status words, %s" % entity.label)
             continue
-        for words, code in STATUS_GRAMMAR.items():
-            seq = [x for x in tokens[idx:idx + len(words)]]
-            if len(seq) == len(words) and all(not x.used for x in seq) and tuple(x.norm for x in seq) == words:
-                entity = lexicon.code_entity("status", code)
-                if entity is None:
-                    continue
-                for x in seq:
-                    x.used = True
-                note("status", entity.code, text[seq[0].start:seq[-1].end], "status word, %s" % entity.label)
-                break
-
-    # gene symbols the graph does not know: accepted (the answer warns), never silently dropped
-    for idx, t in enumerate(tokens):
-        if t.used or not _GENE_SHAPE.match(t.text) or not any(c.isdigit() for c in t.text):
-            continue
-        if not GENE_SYMBOL.match(t.text):
+        note(f.field, value, f.surface, "%s%s" % ("negated: " if f.flags.negated and not f.own_negation else "",
+                                                 f.field.replace("_", " ")))
+    for t, fl in zip(mutation_words + remission_words, word_flags):
+        if not fl.negated:
             continue
         t.used = True
-        if _negated_at(tokens, idx):
-            parsed.warnings.append("%r reads as not mutated: left out of the mutations" % t.text)
+        if t.norm == "remission":
+            entity = lexicon.code_entity("status", rules["status"]["negated_remission"])
+            if entity is not None and "status" not in values:   # "relapsed, not in remission now": relapsed
+                note("status", entity.code, t.text, "not in remission: %s" % entity.label)
+        else:
+            values.setdefault("mutations", [])
+            parsed.understood.append({"text": t.text, "field": "mutations", "value": [],
+                                      "via": "negated: tested, no mutation found"})
+
+    # gene symbols the graph does not know: accepted (the answer warns), never silently dropped
+    for t in tokens:
+        if t.used or not _GENE_SHAPE.match(t.text) or not any(c.isdigit() for c in t.text):
+            continue
+        if not GENE_SYMBOL.match(t.text) or _PROTEIN_CHANGE.match(t.text):
+            continue
+        t.used = True
+        (flag,) = reader().flags(plain, [(t.start, t.end)])
+        if flag.negated:
+            absent.append(t.text.upper())
             continue
         note("mutations", t.text.upper(), t.text, "gene symbol (not in the graph)")
 
-    # a remission that lasted implies the leukemia came back
-    if "status" not in values and "remission_months" in values:
+    # implied: a remission that lasted, or a leukemia that keeps coming back, has come back
+    if "status" not in values and ("remission_months" in values or values.get("keeps_coming_back") == [True]):
         entity = lexicon.code_entity("status", "relapsed")
-        if entity is not None and any(t.norm == "remission" for t in tokens):
-            note("status", entity.code, "remission", "a remission that ended: %s" % entity.label)
+        if entity is not None and (any(t.norm == "remission" for t in tokens) or "keeps_coming_back" in values):
+            note("status", entity.code, "remission" if "remission_months" in values else "keeps coming back",
+                 "implied: %s" % entity.label)
 
-    # what the question says, as profile fields
-    for field_name, vals in values.items():
-        if field_name in ("mutations", "symptoms"):
-            parsed.profile[field_name] = list(vals)
-            continue
-        if field_name == "disease" and len(vals) > 1:
-            specific = [v for v in vals if v != DEFAULTS["disease"]]
-            vals = specific if len(specific) == 1 else vals
-        if field_name == "site" and len(vals) > 1:
-            specific = [v for v in vals if v != DEFAULTS["site"]]
-            vals = specific if len(specific) == 1 else vals
-        if len(vals) > 1:
-            parsed.conflicts[field_name] = list(vals)
-            parsed.warnings.append("the question gives more than one %s (%s)" % (
-                field_name.replace("_", " "), ", ".join(map(str, vals))))
-        parsed.profile[field_name] = vals[0]
-    parsed.profile = {k: parsed.profile[k] for k in _FIELD_ORDER if k in parsed.profile}
-
+    _profile_from(values, absent, either, parsed)
     seen = set()
+    grammar_words = _grammar_forms(rules)
     for t in tokens:
-        if t.used or t.norm in _STOP_STEMS or t.norm in ("not", "+"):
+        if t.used or t.norm in _STOP_STEMS or t.norm in ("not", "+") or t.norm in grammar_words:
             continue
         if t.text.lower() not in seen:
             seen.add(t.text.lower())
@@ -475,7 +518,413 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
     return parsed
 
 
-_FIELD_ORDER = ("disease", "status", "mutations", "remission_months", "age", "prior_therapy", "site", "symptoms")
+_FIELD_ORDER = ("disease", "status", "mutations", "absent_mutations", "remission_months", "age", "prior_therapy",
+                "site", "symptoms", "fit", "donor", "prior_transplant", "keeps_coming_back")
+_MUTATION_WORDS = frozenset({"mutation", "mutat", "variant"})
+
+
+def _profile_from(values: dict, absent: list, either: bool, parsed: ParsedQuestion) -> None:
+    """The profile fields of what was read; conflicts and the "either status" reading noted."""
+    if "prior_therapy" in values and values.get("disease") == [DEFAULTS["disease"]]:
+        # the prior therapies are the initial treatments of a subtype (the contract: APL's); "AML" in the
+        # same question is then the family the subtype belongs to, and the subtype is left to the profile
+        del values["disease"]
+        said = [u["text"] for u in parsed.understood if u["field"] == "disease"]
+        parsed.understood.append({"text": said[0] if said else "", "field": "disease", "value": None,
+                                  "via": "read as the family: the prior therapy named decides the subtype"})
+    mutations = values.get("mutations")
+    if mutations is not None:
+        absent = [a for a in absent if a not in mutations]
+    if absent:
+        values["absent_mutations"] = absent
+    for field_name, vals in values.items():
+        if field_name in ("mutations", "symptoms", "absent_mutations"):
+            parsed.profile[field_name] = list(vals)
+            continue
+        if field_name in ("disease", "site") and len(vals) > 1:
+            specific = [v for v in vals if v != DEFAULTS[field_name]]
+            vals = specific if len(specific) == 1 else vals
+        if field_name == "status" and len(vals) > 1 and either:
+            parsed.statuses = list(vals)
+            parsed.warnings.append("the question names both statuses as alternatives (%s): answered for each"
+                                   % " or ".join(vals))
+            continue
+        if field_name == "status" and either and len(vals) == 1:
+            other = [s for s in CHOICES["status"] if s != vals[0]]
+            parsed.statuses = [vals[0]] + other
+            continue
+        if len(vals) > 1:
+            parsed.conflicts[field_name] = list(vals)
+            parsed.warnings.append("the question gives more than one %s (%s)" % (
+                field_name.replace("_", " "), ", ".join(map(str, vals))))
+        parsed.profile[field_name] = vals[0]
+    if either and not parsed.statuses and "status" not in parsed.profile:
+        parsed.statuses = list(CHOICES["status"])
+    parsed.profile = {k: parsed.profile[k] for k in _FIELD_ORDER if k in parsed.profile}
+
+
+def _negate(value):
+    return (not value) if isinstance(value, bool) else None
+
+
+@dataclass
+class _Found:
+    """A name of the graph found in the question, with the reader's flags."""
+    entity: Entity
+    cand: Candidate
+    tokens: list
+    text: str
+    flags: object = None
+
+    @property
+    def start(self) -> int:
+        return self.tokens[0].start
+
+    @property
+    def end(self) -> int:
+        return self.tokens[-1].end
+
+    @property
+    def surface(self) -> str:
+        return self.text[self.start:self.end]
+
+
+@dataclass
+class _Fact:
+    """A grammar phrase found in the question: a profile fact and its value."""
+    field: str
+    value: object
+    start: int
+    end: int
+    surface: str
+    own_negation: bool     # the phrase itself says "not" ("no donor"): the reader's flag is not applied again
+    flags: object = None
+
+
+def _grammar_phrases(tokens: list[Token], rules: dict, text: str, *, statuses: bool) -> list[_Fact]:
+    """The facts (or the statuses) of the grammar file found in the question, longest phrase first.
+
+    Phrases of a leukemia that keeps coming back also say it came back: their status words are left
+    for the graph's names to read."""
+    phrases, status_words = _phrase_table(id(rules), rules, statuses)
+    norms = [t.norm for t in tokens]
+    present = set(norms)
+    hits = []
+    for rank, (key, field_name, value) in enumerate(phrases):   # longest first
+        if key[0] not in present:
+            continue
+        n = len(key)
+        hits += [(rank, i, key, field_name, value) for i in range(len(tokens) - n + 1)
+                 if norms[i] == key[0] and tuple(norms[i:i + n]) == key]
+    out = []
+    for _rank, i, key, field_name, value in sorted(hits):
+        seq = tokens[i:i + len(key)]
+        if field_name == "keeps_coming_back":
+            if any(t.used and t.norm not in status_words for t in seq):
+                continue
+            for t in seq:
+                if t.norm not in status_words:
+                    t.used = True
+        else:
+            if any(t.used for t in seq):
+                continue
+            for t in seq:
+                t.used = True
+        out.append(_Fact(field_name, value, seq[0].start, seq[-1].end, text[seq[0].start:seq[-1].end],
+                         "not" in key))
+    return out
+
+
+def _after_treatment(tokens: list[Token], found: list, rules: dict, text: str) -> list[_Fact]:
+    """Status words said right after a treatment the question names ("the chemo failed")."""
+    out = []
+    for code, words in rules["status"]["after_treatment"].items():
+        keys = [tuple(t.norm for t in tokenize(w)) for w in words]
+        for f in found:
+            if not f.entity.therapy:
+                continue
+            k = tokens.index(f.tokens[-1]) + 1
+            while k < len(tokens) and tokens[k].norm in _STOP_STEMS and tokens[k].norm != "not":
+                k += 1   # "the chemo has failed"
+            for key in keys:
+                seq = tokens[k:k + len(key)]
+                if tuple(t.norm for t in seq) == key and not any(t.used for t in seq):
+                    for t in seq:
+                        t.used = True
+                    out.append(_Fact("status", code, f.start, seq[-1].end, text[f.start:seq[-1].end], True))
+                    break
+    return out
+
+
+_tables: dict = {}
+
+
+def _phrase_table(key, rules: dict, statuses: bool) -> tuple[list, set]:
+    """The grammar's fact (or status) phrases as token forms, longest first, and the status words; read
+    once per grammar."""
+    table = _tables.get((key, statuses))
+    if table is None:
+        phrases = []
+        if not statuses:
+            for field_name, by_value in rules["facts"].items():
+                for value, words in by_value.items():
+                    for w in words:
+                        phrases.append((tuple(t.norm for t in tokenize(w)), field_name, value == "true"))
+        else:
+            for code, words in rules["status"].items():
+                if isinstance(words, list):
+                    for w in words:
+                        phrases.append((tuple(t.norm for t in tokenize(w)), "status", code))
+        phrases.sort(key=lambda p: -len(p[0]))
+        status_words = {w for words in rules["status"].values() if isinstance(words, list)
+                        for phrase in words for w in (t.norm for t in tokenize(phrase))}
+        table = _tables[(key, statuses)] = (phrases, status_words)
+    return table
+
+
+def _either_status(tokens: list[Token], rules: dict, plain: str) -> bool:
+    """Both statuses named as alternatives: "relapsed or refractory", "relapsed/refractory", "r/r"."""
+    norms = [t.norm for t in tokens]
+    for w in rules["either_status"]:
+        key = [t.norm for t in tokenize(w)]
+        for i in range(len(norms) - len(key) + 1):
+            if norms[i:i + len(key)] == key:
+                for t in tokens[i:i + len(key)]:
+                    t.used = True
+                return True
+    alternatives = _tables.get(("either", id(rules)))
+    if alternatives is None:
+        alternatives = _tables[("either", id(rules))] = [tuple(t.norm for t in tokenize(w))
+                                                         for w in rules["either_pairs"]]
+    words = [t.norm for t in tokenize(re.sub(r"\s*(?:/|\band/or\b)\s*", " or ", plain))]
+    for i in range(len(words)):
+        for a in alternatives:
+            if tuple(words[i:i + len(a)]) == a:
+                return True
+    return False
+
+
+def _history_entities(lexicon: Lexicon, rules: dict) -> dict[str, str]:
+    """Profile fields of a treatment received before -> the therapy the graph names with the field's word
+    (the one therapy whose names end with it)."""
+    cached = getattr(lexicon, "_history", None)
+    if cached is None:
+        cached = {}
+        for field_name in rules.get("history_fields") or ():
+            word = field_name.split("_", 1)[1]
+            hits = {c.entity.iri for key, cands in lexicon.phrases.items() if key and key[-1] == stem(word)
+                    for c in cands if c.entity.therapy}
+            if len(hits) == 1:
+                cached[field_name] = hits.pop()
+        lexicon._history = cached
+    return cached
+
+
+def _one_word_names(lexicon: Lexicon, tokens: list[Token], text: str, found: list) -> list[_Found]:
+    """Names written shorter than the graph writes them:
+
+    - a word that is the first or last word of the names of exactly one therapy ("transplant",
+      "arsenic"); names of a site written just before it modify it ("bone marrow transplant");
+    - a name's last word after a word contained in the name's first word ("spinal fluid" for
+      "cerebrospinal fluid"), when that last word ends the names of exactly one entity.
+    """
+    ends, heads = _name_ends(lexicon)
+    out = []
+    for k, t in enumerate(tokens):
+        if t.used:
+            continue
+        if t.norm in ends:
+            entity = lexicon.entities[ends[t.norm]]
+            span = [t]
+            before = [f for f in found if f.end <= t.start and not text[f.end:t.start].strip(" -")
+                      and set(f.entity.values) == {"site"}]
+            for f in before:
+                found.remove(f)
+                span = f.tokens + span
+            t.used = True
+            out.append(_Found(entity, Candidate(entity, t.text, "word", False), span, text))
+            continue
+        if t.norm in heads and k > 0 and not tokens[k - 1].used:
+            prev = tokens[k - 1]
+            hits = {iri for iri, first in heads[t.norm]
+                    if len(prev.text) >= 4 and prev.text.lower() in first and prev.text.lower() != first}
+            if len(hits) == 1:
+                entity = lexicon.entities[hits.pop()]
+                prev.used = t.used = True
+                cand = Candidate(entity, "%s %s" % (prev.text, t.text), "shortened name", bool(entity.code))
+                out.append(_Found(entity, cand, [prev, t], text))
+    return out
+
+
+def _name_ends(lexicon: Lexicon) -> tuple[dict, dict]:
+    """(first or last word -> the one therapy whose names it starts or ends, last word -> [(entity, first
+    word)] of the entities with a value whose names end with it), read once per lexicon."""
+    cached = getattr(lexicon, "_ends", None)
+    if cached is None:
+        by_word: dict[str, set] = {}
+        by_last: dict[str, set] = {}
+        singles = {k[0] for k in lexicon.phrases if len(k) == 1}
+        for key, cands in lexicon.phrases.items():
+            if len(key) < 2:
+                continue
+            for c in cands:
+                if c.entity.therapy and not c.entity.values:
+                    for w in (key[0], key[-1]):
+                        if len(w) >= 5 and w.isalpha():
+                            by_word.setdefault(w, set()).add(c.entity.iri)
+                elif c.entity.values and key[-1].isalpha() and len(key[-1]) >= 4:
+                    by_last.setdefault(key[-1], set()).add((c.entity.iri, key[0]))
+        ends = {w: next(iter(iris)) for w, iris in by_word.items() if len(iris) == 1 and w not in singles}
+        heads = {w: sorted(pairs) for w, pairs in by_last.items()}
+        cached = lexicon._ends = (ends, heads)
+    return cached
+
+
+def _prior_therapy_of(lexicon: Lexicon, named: set) -> list[tuple[str, str]]:
+    """Prior-therapy codes of the coded combinations the therapies `named` (received before) make up:
+    all parts of a combination named ("tretinoin and chemotherapy"), or one part that is a single drug
+    (no narrower therapy in the graph) found in no other combination ("after arsenic").
+    (code, how) pairs."""
+    combos = getattr(lexicon, "_combos", None)
+    if combos is None:
+        combos = {}
+        for key, cands in lexicon.phrases.items():
+            if "+" not in key:
+                continue
+            parts, part = [], []
+            for w in key + ("+",):
+                if w == "+":
+                    parts.append(tuple(part))
+                    part = []
+                else:
+                    part.append(w)
+            entities = []
+            for part in parts:
+                hits = {c.entity.iri for c in lexicon.phrases.get(part, ()) if c.entity.therapy}
+                if len(hits) != 1:
+                    break
+                entities.append(hits.pop())
+            else:
+                for c in cands:
+                    if c.entity.values.get("prior_therapy"):
+                        combos.setdefault(c.entity.values["prior_therapy"], set()).add(frozenset(entities))
+        lexicon._combos = combos
+    out = []
+    for code, part_sets in combos.items():
+        for parts in part_sets:
+            if parts <= named:
+                out.append((code, "all its parts named as received before"))
+                break
+            for p in parts & named:
+                others = [c for c, sets in combos.items() if c != code and any(p in ps for ps in sets)]
+                narrower = any(p in e.ancestors for e in lexicon.entities.values())
+                if not others and not narrower:
+                    out.append((code, "%s, received before, is given only in %s" % (lexicon.entities[p].label, code)))
+                    break
+            else:
+                continue
+            break
+    return out
+
+
+def _protein_changes(lexicon: Lexicon, tokens: list[Token], found: list, text: str) -> list[tuple[str, str]]:
+    """Protein changes written beside a gene the question names ("IDH1 R132H", "IDH2 p.R172K", "an R132H
+    mutation in IDH1", "IDH1 p.Arg132His"): claimed as part of that gene's mutation; returned as (code,
+    surface) when the graph does not name that variant."""
+    genes = [f for f in found if f.entity.values.get("mutations")]
+    out = []
+    for k, t in enumerate(tokens):
+        if t.used or not _PROTEIN_CHANGE.match(t.text) or not any(c.isdigit() for c in t.text):
+            continue
+
+        def distance(f, k=k):
+            return min(abs(tokens.index(f.tokens[0]) - k), abs(tokens.index(f.tokens[-1]) - k))
+        near = min(genes, key=distance, default=None)
+        if near is None or distance(near) > 4:
+            continue
+        code = near.entity.values["mutations"]
+        t.used = True
+        if k > 0 and tokens[k - 1].norm == "p" and not tokens[k - 1].used:
+            tokens[k - 1].used = True
+        if not lexicon.phrases.get(phrase_key("%s %s" % (code, t.text))):
+            out.append((code, "%s %s" % (code, t.text)))
+    return out
+
+
+def _next_to_gene(token: Token, found: list, tokens: list[Token]) -> bool:
+    """The word "mutation" written with a gene ("FLT3 mutation", "mutation in IDH1", "IDH mutations") is
+    that gene's, not a statement about all mutations."""
+    k = tokens.index(token)
+    near = tokens[max(0, k - 1):k] + tokens[k + 1:k + 3]
+    return any(not t.used and _GENE_SHAPE.match(t.text) for t in near) or any(
+        "mutations" in f.entity.values and (0 <= token.start - f.end <= 3 or 0 <= f.start - token.end <= 4)
+        for f in found)
+
+
+def _vocabulary(lexicon: Lexicon) -> tuple[dict, set]:
+    """Words of the graph's names (as written, lower case) -> their matching form, for the spelling
+    correction; and the matching forms of every name's words."""
+    cached = getattr(lexicon, "_vocabulary", None)
+    if cached is None:
+        words: dict[str, str] = {}
+        for r in lexicon.rows:
+            e = lexicon.entities.get(r["entity"])
+            if e is None or not (e.values or e.therapy):
+                continue
+            for t in tokenize(r["name"]):
+                if t.text.isalpha() and len(t.text) >= FUZZY_MIN_LENGTH - 1:
+                    words.setdefault(t.text.lower(), t.norm)
+        forms = {w for key in lexicon.phrases for w in key}
+        cached = lexicon._vocabulary = (words, forms)
+    return cached
+
+
+def _correct_spelling(tokens: list[Token], lexicon: Lexicon, parsed: ParsedQuestion, rules: dict) -> None:
+    """Unknown words close to a word of the graph's names are read as that word: misspellings
+    ("relasped", "gilteritnib": rapidfuzz's normalised Indel similarity at least `FUZZY_CUTOFF`) and
+    longer forms of a one-word name ("painful", "nauseous": the name's word begins them). Each
+    correction is reported in `understood`."""
+    from rapidfuzz import fuzz, process
+    words, forms = _vocabulary(lexicon)
+    grammar_forms = _grammar_forms(rules)
+    singles = {k[0] for k in lexicon.phrases if len(k) == 1 and k[0].isalpha() and len(k[0]) >= 4}
+    for t in tokens:
+        low = t.text.lower()
+        if t.used or t.norm in forms or t.norm in _STOP_STEMS or t.norm in grammar_forms or low in words \
+                or len(low) < FUZZY_MIN_LENGTH or not low.isalpha():
+            continue
+        best = process.extractOne(low, words.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if best is not None:
+            t.norm = words[best[0]]
+            parsed.understood.append({"text": t.text, "field": None, "value": best[0],
+                                      "via": "spelling: read as %r (similarity %d)" % (best[0], best[1])})
+            continue
+        longer = [w for w in singles if low.startswith(w) or (len(w) >= 5 and low[:5] == w[:5])]
+        if len(longer) == 1:
+            t.norm = longer[0]
+            parsed.understood.append({"text": t.text, "field": None, "value": longer[0],
+                                      "via": "a longer form of %r" % longer[0]})
+
+
+def _grammar_forms(rules: dict) -> set:
+    """The matching forms of every word of the grammar file's phrases (never spelling-corrected)."""
+    cached = _tables.get(("forms", id(rules)))
+    if cached is not None:
+        return cached
+    forms = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, str):
+            forms.update(t.norm for t in tokenize(x))
+    walk(rules)
+    _tables[("forms", id(rules))] = forms
+    return forms
 
 
 def _free(tokens: list[Token], start: int, end: int) -> bool:
@@ -491,44 +940,6 @@ def _claim(tokens: list[Token], start: int, end: int) -> bool:
     return True
 
 
-def _number(text: str) -> float:
-    text = text.strip()
-    return NUMBER_WORDS[text] if text in NUMBER_WORDS else float(text)
-
-
-def _duration(m: re.Match) -> tuple[float | int | None, str]:
-    """Months for a matched duration, and how the bound words were read."""
-    bound, number, unit, tail = m.group(1), m.group(2), m.group(3), m.group(4)
-    n = _number(number)
-    if unit.startswith(("y",)):
-        months = n * 12
-    elif unit.startswith("w"):
-        months = round(n * 12 / 52, 1)
-    else:
-        months = n
-    how = _BOUND_VALUE.get(bound or "", None)
-    if tail in ("or more", "or longer"):
-        how = "ge"
-    elif tail in ("or less", "or fewer"):
-        how = "le"
-    if how == "lt":
-        value = months - 1 if months >= 2 else months / 2
-        reading = "remission shorter than %s months, read as %s" % (_plain(months), _plain(value))
-    elif how == "gt":
-        value = months + 1
-        reading = "remission longer than %s months, read as %s" % (_plain(months), _plain(value))
-    else:
-        value = months
-        reading = "remission of %s months" % _plain(value) + (" (at least)" if how == "ge" else
-                                                                " (at most)" if how == "le" else "")
-    value = int(value) if float(value).is_integer() else round(float(value), 2)
-    return value, reading
-
-
-def _plain(n) -> str:
-    return str(int(n)) if float(n).is_integer() else str(n)
-
-
 def _longest(lexicon: Lexicon, tokens, content, i):
     """The longest phrase of the lexicon starting at content word i (not crossing a used word)."""
     best = None
@@ -538,7 +949,9 @@ def _longest(lexicon: Lexicon, tokens, content, i):
             continue
         key = tuple(tokens[k].norm for k in idx)
         cands = lexicon.phrases.get(key)
-        if cands:
+        if not cands and length == 2:
+            cands = lexicon.phrases.get(key[::-1])   # "haemoglobin low" for "low haemoglobin"
+        if cands and (key[-1] != "+" or tokens[idx[-1]].text == "+"):   # "FLT3 and ...": not "FLT3+"
             best = (length, cands)
             break
     return best
@@ -580,15 +993,6 @@ def _decompose(lexicon: Lexicon, tokens, content, i, length, cands):
     whole = set(cands[0].entity.values)
     split = set().union(*(set(c[0].entity.values) for _, c in parts)) if parts else set()
     return parts if split > whole else None
-
-
-def _negated_at(tokens, idx, width: int = 1) -> bool:
-    """A gene written as absent: "no FLT3", "without IDH1", "FLT3-negative", "FLT3 wild type"."""
-    before = [t.text.lower() for t in tokens[max(0, idx - 2):idx]]
-    after = [t.text.lower() for t in tokens[idx + width:idx + width + 1]]
-    return (bool(before) and before[-1] in ("no", "not", "without", "non")) or (
-        len(before) == 2 and before[0] in ("no", "without") and before[1] in ("a", "an", "any")) or bool(
-        set(after) & {"negative", "wt", "wild", "unmutated"})
 
 
 # -- reading the names from a store -------------------------------------------------------------

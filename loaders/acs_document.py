@@ -141,14 +141,47 @@ def load(files: dict, tbox: rdflib.Graph, revisions: dict | None = None, revised
         g.add((doc, DCTERMS.references, iri))
 
     templates = data.get("condition_texts", {})
-    seen = set()
+    seen: dict = {}
     for order, rec in enumerate(data["recommendations"], start=1):
         where = "%s: recommendation #%d %r" % (src, order, rec.get("id"))
         try:
             _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, templates, vocab, seen)
         except KeyError as e:
             raise DataError("%s: missing field %s" % (where, e)) from None
+    for order, rec in enumerate(data["recommendations"], start=1):
+        for earlier in rec.get("follows") or []:
+            if earlier not in seen:
+                raise DataError("%s: recommendation %r follows unknown id %r" % (src, rec["id"], earlier))
+            g.add((seen[rec["id"]], AMLKG.follows, seen[earlier]))
+    for n, framing in enumerate(data.get("framing") or [], start=1):
+        _add_framing(g, framing, "%s: framing #%d" % (src, n), prefix, doc, texts, sections, vocab, seen, data)
     return g
+
+
+def _add_framing(g, framing, where, prefix, doc, texts, sections, vocab, seen, data):
+    """The document's general framing as a condition of every active treatment of its sections: not of
+    a statement that something is not likely helpful, nor of one that states the same factor itself."""
+    quote = _quote_resource(g, texts, texts.default, framing["quote"], where, prefix, doc)
+    if framing["text"] not in framing["quote"]:
+        raise DataError("%s: the condition text is not part of the quote" % where)
+    factor = vocab.factor_by_field.get(framing["field"])
+    if factor is None or not isinstance(framing.get("is"), bool):
+        raise DataError("%s: needs a yes-or-no profile field and `is: true|false`" % where)
+    for name in framing["sections"]:
+        if name not in sections:
+            raise DataError("%s: unknown section %r" % (where, name))
+    not_helpful = vocab.strengths.get("not likely helpful")
+    for rec in data["recommendations"]:
+        iri = seen[rec["id"]]
+        if rec["section"] not in framing["sections"] or (iri, AMLKG.hasStrength, not_helpful) in g:
+            continue
+        if framing["field"] in (rec.get("when") or {}):
+            continue
+        n = len(list(g.objects(iri, AMLKG.hasCondition))) + 1
+        cond = AMLKG["%s-%s-c%d" % (prefix, rec["id"], n)]
+        _add_condition(g, iri, cond, factor, framing["text"], n)
+        g.add((cond, AMLKG.requiresBoolean, Literal(framing["is"])))
+        g.add((cond, PROV.wasDerivedFrom, quote))
 
 
 def _locate(text: str, quote: str, where: str, revision: str) -> tuple[int, int]:
@@ -163,8 +196,8 @@ def _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, temp
     rid = rec["id"]
     if rid in seen:
         raise DataError("%s: duplicate id" % where)
-    seen.add(rid)
     iri = AMLKG["%s-%s" % (prefix, rid)]
+    seen[rid] = iri
     therapy = vocab.cls(rec["recommends"], where)
     if rec["section"] not in sections:
         raise DataError("%s: unknown section %r" % (where, rec["section"]))
@@ -190,13 +223,52 @@ def _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, temp
     g.add((iri, AMLKG.recommendationOrder, Literal(order)))
 
     revision = texts.of(rec, where)
+    g.add((iri, PROV.wasDerivedFrom, _quote_resource(g, texts, revision, rec["quote"], where, prefix, doc)))
+    g.add((iri, AMLKG.quotedRevision, Literal(revision, datatype=XSD.date)))
+
+    n = 0
+    for field, spec in (rec.get("when") or {}).items():
+        factor = vocab.factor_by_field.get(field)
+        if factor is None:
+            raise DataError("%s: %r is not a profile field (one of %s)" % (where, field, sorted(vocab.factor_by_field)))
+        n += 1
+        cond = AMLKG["%s-%s-c%d" % (prefix, rid, n)]
+        if isinstance(spec, dict) and "is" in spec:
+            if not isinstance(spec["is"], bool) or "text" not in spec or set(spec) - {"is", "text", "soft"}:
+                raise DataError("%s: %s needs `is: true|false` and a text (and may have `soft`)" % (where, field))
+            g.add((cond, AMLKG.requiresBoolean, Literal(spec["is"])))
+            cond_text = spec["text"]
+        elif isinstance(spec, dict):
+            bounds = [(k, v) for k, v in spec.items() if k in NUMERIC_BOUNDS]
+            if not bounds or "text" not in spec or set(spec) - set(NUMERIC_BOUNDS) - {"text", "soft"}:
+                raise DataError("%s: %s needs one of %s and a text" % (where, field, sorted(NUMERIC_BOUNDS)))
+            for k, v in bounds:
+                g.add((cond, NUMERIC_BOUNDS[k], Literal(str(v), datatype=XSD.decimal)))
+            cond_text = spec["text"]
+        else:
+            values = [vocab.code(v, "%s: %s" % (where, field)) for v in _as_list(spec)]
+            for v in values:
+                g.add((cond, AMLKG.requiresValue, v))
+            labels = " or ".join(vocab.labels.get(v, str(v)) for v in values)
+            cond_text = templates.get(field, "{values}").format(values=labels)
+        if isinstance(spec, dict) and spec.get("soft"):
+            g.add((cond, AMLKG.softWording, Literal(str(spec["soft"]))))
+        _add_condition(g, iri, cond, factor, cond_text, n)
+    for item in rec.get("open") or []:
+        factor = AMLKG["factor-" + item["factor"]]
+        if factor not in vocab.factors or factor in vocab.factor_by_field.values():
+            raise DataError("%s: open condition factor %r is not one of the unsettled factors" % (where, item["factor"]))
+        n += 1
+        _add_condition(g, iri, AMLKG["%s-%s-c%d" % (prefix, rid, n)], factor, item["text"], n)
+
+
+def _quote_resource(g, texts, revision: str, exact: str, where: str, prefix: str, doc) -> URIRef:
+    """The W3C Web Annotation resource of one exact quote of the document's `revision` (made once per
+    span; positions count characters of that revision, so a quote in another revision is another node)."""
     text = texts.texts[revision]
-    start, end = _locate(text, rec["quote"], where, revision)
-    # positions count characters of the quote's revision: a quote in another revision is another node
+    start, end = _locate(text, exact, where, revision)
     in_revision = "" if revision == texts.default else "r%s-" % revision.replace("-", "")
     quote = AMLKG["%s-quote-%s%d-%d" % (prefix, in_revision, start, end)]
-    g.add((iri, PROV.wasDerivedFrom, quote))
-    g.add((iri, AMLKG.quotedRevision, Literal(revision, datatype=XSD.date)))
     if (quote, RDF.type, OA.SpecificResource) not in g:
         tqs, tps = URIRef(quote + "-text"), URIRef(quote + "-position")
         g.add((quote, RDF.type, OA.SpecificResource))
@@ -208,7 +280,7 @@ def _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, temp
         g.add((tqs, RDF.type, OA.TextQuoteSelector))
         g.add((tqs, RDF.type, OWL.NamedIndividual))
         g.add((tqs, RDFS.label, _en("text quote selector at characters %d-%d" % (start, end))))
-        g.add((tqs, OA.exact, Literal(rec["quote"])))
+        g.add((tqs, OA.exact, Literal(exact)))
         g.add((tqs, OA.prefix, Literal(text[max(0, start - CONTEXT_CHARS):start])))
         g.add((tqs, OA.suffix, Literal(text[end:end + CONTEXT_CHARS])))
         g.add((tps, RDF.type, OA.TextPositionSelector))
@@ -216,34 +288,7 @@ def _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, temp
         g.add((tps, RDFS.label, _en("text position selector at characters %d-%d" % (start, end))))
         g.add((tps, OA.start, Literal(start)))
         g.add((tps, OA.end, Literal(end)))
-
-    n = 0
-    for field, spec in (rec.get("when") or {}).items():
-        factor = vocab.factor_by_field.get(field)
-        if factor is None:
-            raise DataError("%s: %r is not a profile field (one of %s)" % (where, field, sorted(vocab.factor_by_field)))
-        n += 1
-        cond = AMLKG["%s-%s-c%d" % (prefix, rid, n)]
-        if isinstance(spec, dict):
-            bounds = [(k, v) for k, v in spec.items() if k in NUMERIC_BOUNDS]
-            if not bounds or "text" not in spec or set(spec) - set(NUMERIC_BOUNDS) - {"text"}:
-                raise DataError("%s: %s needs one of %s and a text" % (where, field, sorted(NUMERIC_BOUNDS)))
-            for k, v in bounds:
-                g.add((cond, NUMERIC_BOUNDS[k], Literal(str(v), datatype=XSD.decimal)))
-            cond_text = spec["text"]
-        else:
-            values = [vocab.code(v, "%s: %s" % (where, field)) for v in _as_list(spec)]
-            for v in values:
-                g.add((cond, AMLKG.requiresValue, v))
-            labels = " or ".join(vocab.labels.get(v, str(v)) for v in values)
-            cond_text = templates.get(field, "{values}").format(values=labels)
-        _add_condition(g, iri, cond, factor, cond_text, n)
-    for item in rec.get("open") or []:
-        factor = AMLKG["factor-" + item["factor"]]
-        if factor not in vocab.factors or factor in vocab.factor_by_field.values():
-            raise DataError("%s: open condition factor %r is not one of the unsettled factors" % (where, item["factor"]))
-        n += 1
-        _add_condition(g, iri, AMLKG["%s-%s-c%d" % (prefix, rid, n)], factor, item["text"], n)
+    return quote
 
 
 def _add_condition(g, rec, cond, factor, text, order):

@@ -198,8 +198,8 @@ def test_cq9_brand_names(store):
     assert brands["gemtuzumab ozogamicin"] == "Mylotarg"
 
 
-def test_cq10_advised_against(store):
-    rows = store.select(QUERIES["advised-against"].text)
+def test_cq10_not_likely_helpful(store):
+    rows = store.select(QUERIES["not-likely-helpful"].text)
     assert len(rows) == 1
     assert "probably not be very helpful" in str(rows[0]["quote"])
     assert "keeps coming back" in str(rows[0]["conditions"])
@@ -269,3 +269,41 @@ def test_release_files(store_path):
     import rdflib
     g = rdflib.Graph().parse(release / "amlkg-inferred.owl", format="xml")
     assert (URIRef(AMLKG.Ivosidenib), None, None) in g
+
+
+# --- issue 16: the opening framing, soft bounds and document steps are in the graph, from the document ---
+FRAMING = ("If this happens, other treatments can be tried, as long as a person is healthy enough for them.")
+
+
+def test_the_healthy_enough_framing_is_a_condition_derived_from_its_quote(store):
+    rows = store.select("""
+        PREFIX amlkg: <https://w3id.org/amlkg/>
+        PREFIX prov: <http://www.w3.org/ns/prov#>
+        PREFIX oa: <http://www.w3.org/ns/oa#>
+        SELECT ?rec ?text ?exact ?flag ?section WHERE {
+          ?rec amlkg:hasCondition ?c ; amlkg:inSection/amlkg:sectionOrder ?section .
+          ?c amlkg:onFactor amlkg:factor-fitness ; amlkg:conditionText ?text ; amlkg:requiresBoolean ?flag .
+          OPTIONAL { ?c prov:wasDerivedFrom/oa:hasSelector/oa:exact ?exact }
+        }""")
+    framed = [r for r in rows if "exact" in r]
+    assert len(framed) >= 15
+    for r in framed:
+        assert str(r["exact"]) == FRAMING and str(r["text"]) in FRAMING and r["flag"].toPython() is True
+        assert int(r["section"]) <= 4  # never a supportive-care statement
+    # where the statement names fitness itself, its own words are the condition
+    own = {str(r["text"]) for r in rows if "exact" not in r}
+    assert own == {"if the person can tolerate them", "if a person is healthy enough"}
+
+
+def test_soft_bounds_carry_the_documents_word_and_steps_their_order(store):
+    rows = store.select("""
+        PREFIX amlkg: <https://w3id.org/amlkg/>
+        SELECT ?text ?soft WHERE { ?c amlkg:softWording ?soft ; amlkg:conditionText ?text }""")
+    soft = {str(r["text"]): str(r["soft"]) for r in rows}
+    assert soft["for younger patients (generally those younger than 60)"] == "generally"
+    assert "about" in soft["if it relapses early (usually within about 6 months)"]
+    for text, word in soft.items():
+        assert word in text or word.startswith("not covered"), (text, word)
+    steps = {(str(r["recommendation"]).rsplit("-", 2)[-2:][-1], str(r["follows"]).rsplit("/", 1)[1])
+             for r in store.select(QUERIES["escalation"].text)}
+    assert ("opioids", "acs2022-pain-medicines") in steps and ("opioids", "acs2022-pain-radiation") in steps

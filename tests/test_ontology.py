@@ -142,14 +142,43 @@ def test_profile_codes_cover_the_api_tokens(tbox):
 
 def test_profile_factors_and_strengths(tbox):
     factors = set(tbox.subjects(RDF.type, AMLKG.ProfileFactor))
-    assert len(factors) == 12
+    assert len(factors) == 14
     fields = {str(tbox.value(f, AMLKG.profileField)) for f in factors if tbox.value(f, AMLKG.profileField)}
-    assert fields == {"disease", "status", "mutations", "remission_months", "age", "prior_therapy", "site", "symptoms"}
+    assert fields == {"disease", "status", "mutations", "remission_months", "age", "prior_therapy", "site", "symptoms",
+                      "fit", "donor", "prior_transplant", "keeps_coming_back"}
     assert tbox.value(AMLKG["factor-symptom"], AMLKG.mustBeStated).toPython() is True
     ranks = {str(tbox.value(s, RDFS.label)): tbox.value(s, AMLKG.strengthRank).toPython()
              for s in tbox.subjects(RDF.type, AMLKG.Strength)}
     assert ranks == {"advised": 1, "usual": 2, "often effective": 2, "likely helpful": 3, "option": 4,
                      "not likely helpful": 9}
+
+
+def test_strength_definitions_say_what_the_document_says(tbox):
+    """Issue 16, item 12: "not likely helpful" is not advice against; "likely helpful" does not borrow
+    the wording mapped to "usual"; the README lists every strength."""
+    definition = {str(tbox.value(s, RDFS.label)): str(tbox.value(s, SKOS.definition))
+                  for s in tbox.subjects(RDF.type, AMLKG.Strength)}
+    assert "advice against:" not in definition["not likely helpful"].lower()
+    assert "does not advise against" in definition["not likely helpful"]
+    assert "most likely be" not in definition["likely helpful"] and "most likely be" in definition["usual"]
+    rank = str(tbox.value(AMLKG.strengthRank, SKOS.definition))
+    assert "advice against" not in rank
+    readme = (ROOT / "ontology" / "README.md").read_text(encoding="utf-8")
+    for label in definition:
+        assert "`%s`" % label in readme, label
+
+
+def test_variant_names_are_classes_below_their_gene_mutation(tbox):
+    """Issue 16, item 3: variant names map to gene-level mutation classes through the ontology, with
+    no identifier invented for them."""
+    below = {"FLT3 D835Y": "FLT3Mutation", "IDH1 R132H": "IDH1Mutation", "IDH1 R132C": "IDH1Mutation",
+             "IDH2 R140Q": "IDH2Mutation", "IDH2 R172K": "IDH2Mutation", "FLT3-ITD": "FLT3Mutation",
+             "FLT3-TKD": "FLT3Mutation"}
+    for name, gene_class in below.items():
+        cls = next(s for p in (RDFS.label, SKOS.altLabel) for s in tbox.subjects(p, Literal(name, lang="en")))
+        assert AMLKG[gene_class] in set(tbox.transitive_objects(cls, RDFS.subClassOf)), name
+        if name[4] == " ":
+            assert tbox.value(cls, SKOS.exactMatch) is None, name
 
 
 # ------------------------------------------------------------------ reasoning

@@ -6,7 +6,7 @@ Output columns added after the input's own (see `ADDED_COLUMNS`):
     options             therapy labels of the options, strongest first, joined by "; "
     strongest_option    the first of them (the strongest)            strongest_strength  its strength
     strongest_quote     the sentence of the document it comes from (the others: /api/options)
-    advised_against     therapies the document advises against for the profile ("not likely helpful")
+    advised_against     therapies the document says are not likely helpful for the profile (column name kept)
     sections            the document sections the options' quotes come from, joined by "; "
     warnings            the finder's warnings (e.g. a gene the graph does not know)
     error               why the row could not be annotated (the other columns are then empty)
@@ -29,7 +29,7 @@ from .graphdata import NUMERIC_FIELDS, side_of_bounds
 
 ADDED_COLUMNS = ("options", "strongest_option", "strongest_strength", "strongest_quote", "advised_against",
                  "sections", "warnings", "error")
-LIST_FIELDS = ("mutations", "symptoms")
+LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 NOT_HELPFUL = "not likely helpful"
 PROGRESS_EVERY = 5_000
 
@@ -82,13 +82,14 @@ class Annotator:
         key = []
         for f in PROFILE_FIELDS:
             v = profile.get(f)
-            if f in NUMERIC_FIELDS:
+            if f in NUMERIC_FIELDS and not isinstance(v, str):
                 key.append(side_of_bounds(v, self.bounds.get(f, [])))
             elif isinstance(v, list):
                 key.append(tuple(sorted(v)))
             else:
                 key.append(v)
-        return tuple(key)
+        # what was defaulted or inferred is said in the answer, so it is part of the situation
+        return tuple(key) + (tuple(getattr(profile, "defaults", ())), tuple(getattr(profile, "notes", ())))
 
     def parse(self, raw_cells: tuple) -> tuple:
         """(situation key, profile, None) or (None, None, error text) for one row's profile cells."""

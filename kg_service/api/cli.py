@@ -2,6 +2,7 @@
 plain-language question) and `annotate` (a cohort file, one patient per row)."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 import orjson
@@ -16,12 +17,20 @@ def add_commands(sub, default_store: str) -> None:
                                    "Prints the JSON answer; exits 2 with the errors on bad input.")
     o.add_argument("--status", help="refractory or relapsed (required)")
     o.add_argument("--disease", help="AML (default) or APL")
-    o.add_argument("--mutations", help="gene symbols, comma-separated (FLT3, IDH1, IDH2)")
-    o.add_argument("--remission-months", dest="remission_months", help="how long the remission lasted")
-    o.add_argument("--age", help="years")
+    o.add_argument("--mutations", help="the mutations found, comma-separated: gene symbols (FLT3, IDH1, IDH2) or "
+                                       "variant names (FLT3-ITD, 'IDH2 R172K'); none = tested, none found")
+    o.add_argument("--absent-mutations", dest="absent_mutations", help="genes tested negative, comma-separated")
+    o.add_argument("--remission-months", dest="remission_months",
+                   help="how long the remission lasted: a number, a bound (<12, >=24), a range (6-12) or ~N")
+    o.add_argument("--age", help="years: a number, a bound (>60) or a range (70-79)")
     o.add_argument("--prior-therapy", dest="prior_therapy", help=" or ".join(CHOICES["prior_therapy"]))
     o.add_argument("--site", help="marrow (default) or cns")
     o.add_argument("--symptoms", help="comma list of " + ", ".join(CHOICES["symptoms"]))
+    for flag, text in (("fit", "healthy enough for intensive treatment"), ("donor", "a suitable donor was found"),
+                       ("prior-transplant", "has had a stem cell transplant"),
+                       ("keeps-coming-back", "the leukemia keeps coming back or doesn't go away")):
+        o.add_argument("--" + flag, dest=flag.replace("-", "_"), action=argparse.BooleanOptionalAction, default=None,
+                       help="%s (--no-%s: not; leave out when not known)" % (text, flag))
     o.add_argument("--store", default=default_store, help="store directory or SPARQL endpoint URL")
     o.set_defaults(func=_options)
 
@@ -74,7 +83,7 @@ def _options(args) -> int:
 
 
 def _ask(args) -> int:
-    from ..options import ProfileError, parse_profile
+    from ..options import ProfileError, merge_answers, parse_profile
     from ..question import lexicon_for, parse_question
     from ..store import StoreError
     try:
@@ -85,17 +94,17 @@ def _ask(args) -> int:
         return 1
     understood = {"question": args.question, "profile": parsed.profile, "understood": parsed.understood,
                   "mentions": parsed.mentions, "unrecognized": parsed.unrecognized, "warnings": parsed.warnings}
-    if "status" not in parsed.profile or "status" in parsed.conflicts:
+    if ("status" not in parsed.profile and not parsed.statuses) or "status" in parsed.conflicts:
         understood["error"] = "could not tell whether the leukemia is relapsed or refractory"
         sys.stderr.write(orjson.dumps(understood, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 2
     try:
-        profile = parse_profile(parsed.profile)
+        profiles = [parse_profile(raw) for raw in parsed.profiles]  # one per status named as alternatives
     except ProfileError as e:
         understood["errors"] = e.errors
         sys.stderr.write(orjson.dumps(understood, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 2
-    answer = finder.find(profile)
+    answer = merge_answers([finder.find(p) for p in profiles])
     understood.update(profile=answer["profile"], options=answer["options"],
                       warnings=parsed.warnings + answer["warnings"], disclaimer=answer["disclaimer"])
     sys.stdout.write(orjson.dumps(understood, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -10,7 +10,7 @@ import orjson
 from flask import Blueprint
 
 from .. import DISCLAIMER
-from ..options import CHOICES, GENE_SYMBOL, MUTATION_WORDS, PROFILE_FIELDS
+from ..options import BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, MUTATION_WORDS, NUMBER_NOTATION, PROFILE_FIELDS
 from ..dataset import get_store
 from ..services import get_finder, get_queries
 from . import answer_errors, bp
@@ -20,19 +20,34 @@ spec_bp = answer_errors(Blueprint("api_spec", __name__))
 API_VERSION = "0.1.0"
 PROBLEM = "application/problem+json"
 
+BOUND_NOTE = ("a number, a bound (`<12`, `<=6`, `>12`, `>=24`), a range (`6-12`) or about a number (`~6`, read "
+              "as N plus or minus a tenth of N, at least 1: `~6` = 5-7). A bound that decides a condition settles "
+              "it; one that does not leaves the condition open. The answer's `profile` echoes the same notation")
 PROFILE_DESCRIPTIONS = {
-    "disease": "subtype: AML (default; most types of AML, not APL) or APL",
+    "disease": "subtype: AML (default; most types of AML, not APL) or APL. Without it, a `prior_therapy` (an "
+               "initial APL treatment) means APL, said in `warnings`; `AML` with a `prior_therapy` is a 400 naming both",
     "status": "refractory (did not go away with induction) or relapsed (came back after remission)",
-    "mutations": "gene symbols found in the leukemia cells (FLT3, IDH1, IDH2; case-insensitive); a symbol the "
-                 "graph does not know is accepted and named in `warnings`; absent or `unknown` = not known, "
-                 "`none` or an empty JSON list = tested, none found",
-    "remission_months": "how long the remission lasted, in months",
-    "age": "age in years",
+    "mutations": "the complete list of mutations found: gene symbols (FLT3, IDH1, IDH2; case-insensitive) or "
+                 "variant names and protein changes (FLT3-ITD, FLT3-TKD, FLT3 D835Y, IDH1 R132H, IDH2 p.R172K), "
+                 "mapped to their gene's mutation class through the ontology; an unknown variant of a known gene "
+                 "keeps the gene's options with a note in `warnings`; a symbol the graph does not know is accepted "
+                 "and named in `warnings`. `none` (or an empty list) = tested, none found; `unknown` or absent = "
+                 "not known",
+    "absent_mutations": "genes tested negative (wild-type): conditions on them are settled as not met, other "
+                        "genes stay unknown. A gene both here and in `mutations` is a 400",
+    "remission_months": "how long the remission lasted, in months: " + BOUND_NOTE,
+    "age": "age in years: a whole number, a bound (`>60`, `<60`, `>=70`), a range (`70-79`) or about a number "
+           "(`~60` = 54-66), as for `remission_months`",
     "prior_therapy": "initial APL treatment",
     "site": "where it came back: marrow (default) or cns",
     "symptoms": "supportive-care needs",
-    "absent_mutations": "genes tested and not mutated; when given, `mutations` lists the genes found and a gene in "
-                        "neither list stays unknown (its options are listed with the condition open)",
+    "fit": "healthy enough for intensive treatment (the document: \"as long as a person is healthy enough for "
+           "them\", \"if the person can tolerate them\"); false drops the options that need it, absent leaves "
+           "that condition open",
+    "donor": "a suitable stem cell donor has been found",
+    "prior_transplant": "has already had a stem cell transplant; the document's transplant statements do not "
+                        "speak of a second one, so with true they are kept but marked outside what they cover",
+    "keeps_coming_back": "the leukemia keeps coming back or doesn't go away (the document's words)",
 }
 NAMED_QUERY_PARAM_SCHEMAS = {
     "iri": {"type": "string", "pattern": r"^(|https?://[^\s<>\"{}|\\^`]+|(amlkg:)?[A-Za-z][A-Za-z0-9_.-]*)$",
@@ -47,28 +62,29 @@ NAMED_QUERY_PARAM_SCHEMAS = {
 
 
 def _profile_field_schema(name: str) -> dict:
-    gene = {"type": "string", "pattern": GENE_SYMBOL.pattern}
-    if name == "mutations":  # gene symbols, or one of the words: none (tested, none found), unknown (= absent)
-        return {"type": "array", "items": {"anyOf": [{"type": "string", "enum": list(MUTATION_WORDS)}, gene]}}
+    if name == "mutations":  # the words none (tested, none found) and unknown (= absent), or mutation names
+        return {"type": "array", "items": {"anyOf": [{"type": "string", "enum": list(MUTATION_WORDS)},
+                                                     {"type": "string", "pattern": MUTATION_NAME.pattern}]}}
     if name == "absent_mutations":
-        return {"type": "array", "items": gene}
+        return {"type": "array", "items": {"type": "string", "pattern": GENE_SYMBOL.pattern}}
     if name == "symptoms":
         return {"type": "array", "items": {"type": "string", "enum": list(CHOICES["symptoms"])}}
+    bound = {"type": "string", "pattern": NUMBER_NOTATION.pattern}
     if name == "remission_months":
-        return {"type": "number", "minimum": 0, "maximum": 1200}
+        return {"oneOf": [{"type": "number", "minimum": 0, "maximum": 1200}, bound]}
     if name == "age":
-        return {"type": "integer", "minimum": 0, "maximum": 130}
+        return {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 130}, bound]}
+    if name in BOOLEAN_FIELDS:
+        return {"type": "boolean"}
     return {"type": "string", "enum": list(CHOICES[name])}
 
 
-def _profile_query_params(named_query: bool = False) -> list[dict]:
+def _profile_query_params() -> list[dict]:
     out = []
     for name in PROFILE_FIELDS:
-        if named_query and name == "absent_mutations":  # a named query binds complete lists only
-            continue
         p = {"name": name, "in": "query", "required": name == "status", "description": PROFILE_DESCRIPTIONS[name],
              "schema": _profile_field_schema(name)}
-        if name in ("mutations", "symptoms", "absent_mutations"):
+        if name in ("mutations", "symptoms"):
             p.update(style="form", explode=False)
         out.append(p)
     return out
@@ -104,9 +120,7 @@ def build_spec(queries, codes: list[str] | None = None) -> dict:
     paths: dict = {}
     paths["/api/options"] = {
         "get": {"operationId": "findOptions", "tags": ["options"], "summary": "Options for a patient profile",
-                "description": "The document's options whose context the profile meets or leaves open, strongest "
-                               "first, each with its source quote. Options the document advises against appear "
-                               "with strength `not likely helpful`.",
+                "description": ORDER_RULE,
                 "parameters": _profile_query_params(),
                 "responses": {"200": _json(_ref("OptionsAnswer")), **NOT_MODIFIED, **_problems("400", "503", "504")}},
         "post": {"operationId": "findOptionsPost", "tags": ["options"], "summary": "Options for a patient profile (JSON body)",
@@ -165,9 +179,6 @@ def build_spec(queries, codes: list[str] | None = None) -> dict:
                  {"name": "named queries", "description": "one operation per `queries/*.rq` file"},
                  {"name": "entities", "description": "entities and search"},
                  {"name": "documentation", "description": "this description"}],
-        # the API needs no credentials (security: []); the server is the one serving this document
-        "servers": [{"url": "/", "description": "this amlkg service"}],
-        "security": [],
         "paths": paths,
         "components": {"schemas": SCHEMAS, "responses": RESPONSES,
                        "headers": {"ETag": {"description": "graph version + request", "schema": {"type": "string"}}}},
@@ -178,7 +189,7 @@ def _query_operation(q, codes: list[str] | None = None) -> dict:
     params = []
     for p in q.params.values():
         if p.type == "profile":
-            params.extend(_profile_query_params(named_query=True))
+            params.extend(_profile_query_params())
             continue
         schema = dict(NAMED_QUERY_PARAM_SCHEMAS[p.type])
         description = p.description or schema.pop("description", "")
@@ -212,6 +223,16 @@ def _query_string(values: dict) -> str:
     return urlencode({k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in values.items()})
 
 
+ORDER_RULE = (
+    "The document's options whose context the profile meets or leaves open, each with its source quote. What "
+    "the document says is not likely helpful appears with strength `not likely helpful` (never dropped or "
+    "promoted). Order: `not likely helpful` last; before it, options whose every condition on the person's "
+    "situation (disease, status, mutations, remission, age, prior therapy, site, symptoms) holds (`match: "
+    "holds`), then those with such a condition open (`open`), then those outside a usual bound such as "
+    "\"generally younger than 60\" (`outside`, kept with the bound and the document's word in `outside`); within "
+    "each, strongest first, then more matched profile facts, then document order. A step the document orders "
+    "after another (stronger opioids if aspirin and ibuprofen don't help) is listed after it. Conditions on "
+    "fitness, donor, earlier transplant and what was tried before are listed but do not reorder.")
 NULLABLE_STRING = {"type": ["string", "null"]}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 SCHEMAS = {
@@ -237,16 +258,28 @@ SCHEMAS = {
                               "strength": {"type": "string"}, "strength_wording": {"type": "string"},
                               "caveat": NULLABLE_STRING, "combined_with": STRINGS, "conditions": STRINGS,
                               "why": STRINGS, "note": NULLABLE_STRING, "source": _ref("Source"),
+                              "match": {"type": "string", "enum": ["holds", "open", "outside"],
+                                        "description": "how the person's situation meets the conditions (see the "
+                                                       "order rule of /api/options)"},
+                              "outside": {**STRINGS, "description": "usual bounds the profile falls outside, with "
+                                                                     "the document's word; the option is kept"},
                               "fda_approvals": {"type": "array", "items": {"type": "object"}},
                               "mentioned": {"type": "boolean"}}},
     "OptionsAnswer": {"type": "object", "required": ["profile", "options", "warnings", "disclaimer"],
-                      "properties": {"profile": {"type": "object"},
+                      "properties": {"profile": {"type": "object", "description": "the profile as understood, "
+                                                 "numbers in the notation they were given"},
+                                     "defaults": {**STRINGS, "description": "fields the profile did not state, "
+                                                                            "filled by the contract's defaults"},
                                      "options": {"type": "array", "items": _ref("Option")},
                                      "warnings": STRINGS, "disclaimer": {"type": "string"},
                                      "graph_version": {"type": "string"}}},
     "AskAnswer": {"type": "object",
                   "required": ["question", "profile", "unrecognized", "options", "warnings", "disclaimer"],
-                  "properties": {"question": {"type": "string"}, "profile": {"type": "object"},
+                  "properties": {"question": {"type": "string"}, "profile": {"type": "object"}, "defaults": STRINGS,
+                                 "profiles": {"type": "array", "items": {"type": "object"},
+                                              "description": "each profile answered: one per status when the "
+                                                             "question names both as alternatives (\"r/r AML\"), "
+                                                             "`profile.status` then lists both"},
                                  "understood": {"type": "array", "items": {"type": "object"}},
                                  "mentions": {"type": "array", "items": {"type": "object"}},
                                  "unrecognized": STRINGS, "options": {"type": "array", "items": _ref("Option")},
@@ -294,12 +327,9 @@ RESPONSES = {
     "UnsupportedMediaType": {"description": "The body is not application/json", "content": _PROBLEM_CONTENT},
     "Unprocessable": {"description": "The question cannot be read into a profile; `hint` says what to add",
                       "content": _PROBLEM_CONTENT},
-    "Unavailable": {"description": "The server is busy (problem type `overloaded`) or the store cannot be reached "
-                                   "now (`store-unavailable`): retry after Retry-After",
+    "Unavailable": {"description": "The store cannot be reached now",
                     "headers": {"Retry-After": {"schema": {"type": "string"}}}, "content": _PROBLEM_CONTENT},
-    "Timeout": {"description": "The query ran past its time limit and was stopped (problem type `query-timeout`, "
-                               "the same on /sparql and the pages); no Retry-After: the same request would run "
-                               "out of time again", "content": _PROBLEM_CONTENT},
+    "Timeout": {"description": "The query ran past its time limit", "content": _PROBLEM_CONTENT},
 }
 
 

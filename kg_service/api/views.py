@@ -9,7 +9,7 @@ from ..dataset import get_store
 from ..errors import ProblemError
 from ..named_queries import Param, ParameterError, bindings_for, to_term
 from ..negotiation import NotAcceptable, negotiate
-from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
+from ..options import PROFILE_FIELDS, ProfileError, merge_answers, parse_profile, profile_key
 from ..question import lexicon_for, parse_question
 from ..services import get_finder, get_queries
 from ..store import QuerySyntaxError
@@ -17,9 +17,7 @@ from . import bp
 from .graphdata import entity_document, search_index
 from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
 
-LIST_FIELDS = ("mutations", "symptoms", "absent_mutations")
-#: profile fields a named query cannot bind: it takes (factor, value) rows, `mutations` as a complete list
-NOT_BINDABLE = ("absent_mutations",)
+LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 MAX_BODY = 64 * 1024
 MAX_QUESTION = 500
 SEARCH_LIMIT = (1, 100, 20)
@@ -101,16 +99,16 @@ def answer_question(q: str) -> dict:
         raise ProblemError(422, "Ambiguous question",
                            "the question reads as both %s; ask about one" % " and ".join(parsed.conflicts["status"]),
                            kind="ambiguous-question", hint=STATUS_HINT, **understood)
-    if "status" not in parsed.profile:
+    if "status" not in parsed.profile and not parsed.statuses:
         raise ProblemError(422, "Question not understood",
                            "could not tell whether the leukemia is relapsed or refractory", kind="unanswerable-question",
                            hint=STATUS_HINT, **understood)
     try:
-        profile = parse_profile(parsed.profile)
+        profiles = [parse_profile(raw) for raw in parsed.profiles]  # one per status named as alternatives
     except ProfileError as e:
         raise ProblemError(422, "Question not understood", "; ".join("%s: %s" % kv for kv in e.errors.items()),
                            kind="unanswerable-question", errors=e.errors, hint=STATUS_HINT, **understood) from None
-    answer = finder.find(profile)
+    answer = merge_answers([finder.find(p) for p in profiles])
     options = answer["options"]
     mentions = []
     if parsed.mentions:
@@ -125,7 +123,8 @@ def answer_question(q: str) -> dict:
             mentions.append({**m, "among_options": bool(hits), "options": hits, "advised_against": against})
         for o in options:
             o.setdefault("mentioned", False)
-    return {"question": q, "profile": answer["profile"], "understood": parsed.understood, "mentions": mentions,
+    return {"question": q, "profile": answer["profile"], "defaults": answer["defaults"],
+            "understood": parsed.understood, "mentions": mentions,
             "unrecognized": parsed.unrecognized, "options": options,
             "warnings": parsed.warnings + answer["warnings"], "disclaimer": answer["disclaimer"],
             "graph_version": answer.get("graph_version")}
@@ -170,7 +169,7 @@ def describe_query(q) -> dict:
 def _profile_params() -> list[dict]:
     from ..options import CHOICES
     out = []
-    for f in (f for f in PROFILE_FIELDS if f not in NOT_BINDABLE):
+    for f in PROFILE_FIELDS:
         out.append({"name": f, "type": "decimal" if f == "remission_months" else "integer" if f == "age" else "code",
                     "required": f == "status", "description": "profile field %s (see /api/options)" % f,
                     "values": list(CHOICES[f]) if f in CHOICES else None})
@@ -193,15 +192,11 @@ def run_query(name: str):
     facts = finder._graph_facts(store)
     if any(p.type == "profile" for p in query.params.values()):
         raw = single_args(request.args, lists=LIST_FIELDS)
-        if any(f in raw for f in NOT_BINDABLE):
-            raise bad_request("Invalid parameters", {f: "not for a named query: use /api/options" for f in NOT_BINDABLE
-                                                     if f in raw})
         try:
             profile = parse_profile(raw)
         except ProfileError as e:
             raise invalid_profile(e) from None
-        rows, _warnings = finder.profile_rows(profile, facts["vocabulary"])
-        bindings = {("factor", "value"): rows}
+        bindings, _warnings = finder.bindings(profile, facts["vocabulary"])
         key_params = profile_key(profile)
         echo = profile
     else:

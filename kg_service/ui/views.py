@@ -24,7 +24,7 @@ from . import bp
 from .facts import finder_vocabulary, get_facts, ui_query
 
 ENTITY_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,200}$")
-LIST_FIELDS = ("mutations", "symptoms")
+LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 NO_MUTATION = "none"
 ENTITY_MEDIA_TYPES = (negotiation.HTML, negotiation.TURTLE, negotiation.JSON_LD, negotiation.NTRIPLES,
                       negotiation.RDF_XML)
@@ -121,17 +121,18 @@ def form_raw(args) -> tuple[dict, dict]:
 
 def form_state(args, profile: dict | None = None) -> dict:
     """What the form shows: the parsed profile when there is one, else what was typed."""
-    state: dict = {"mutations": set(), "symptoms": set(), "disease": "AML", "site": "marrow"}
+    state: dict = {"mutations": set(), "absent_mutations": set(), "symptoms": set(), "disease": "AML", "site": "marrow"}
     if profile is not None:
         for k, v in profile.items():
-            state[k] = set(v) if k in LIST_FIELDS else str(v)
+            state[k] = set(v) if k in LIST_FIELDS else str(v).lower() if isinstance(v, bool) else str(v)
         if profile.get("mutations") == []:
             state["mutations"] = {NO_MUTATION}
         return state
     for fld in PROFILE_FIELDS:
         if fld in LIST_FIELDS:
             vals = {x.strip() for v in args.getlist(fld) for x in v.split(",") if x.strip()}
-            state[fld] = {v.upper() if fld == "mutations" and v.lower() != NO_MUTATION else v.lower() for v in vals}
+            state[fld] = {v.upper() if fld in ("mutations", "absent_mutations") and v.lower() != NO_MUTATION
+                          else v.lower() for v in vals}
             if fld == "mutations" and fld in args and not vals:
                 state[fld] = {NO_MUTATION}
         elif args.get(fld, "").strip():
@@ -151,7 +152,7 @@ def profile_query_string(profile: dict) -> str:
                 pairs.append((fld, NO_MUTATION))
             pairs += [(fld, v) for v in value]
         else:
-            pairs.append((fld, value))
+            pairs.append((fld, str(value).lower() if isinstance(value, bool) else value))
     return urlencode(pairs)
 
 
@@ -169,6 +170,8 @@ def describe_profile(profile: dict, labels: dict[str, str]) -> str:
         parts.append(labels.get(profile["status"].lower(), profile["status"]))
     if "mutations" in profile:
         parts.append(", ".join(labels.get(m.lower(), m) for m in profile["mutations"]) or "no mutation found")
+    if profile.get("absent_mutations"):
+        parts.append("no " + " or ".join(profile["absent_mutations"]) + " mutation")
     if "remission_months" in profile:
         parts.append("remission of %s months" % profile["remission_months"])
     if "age" in profile:
@@ -179,21 +182,27 @@ def describe_profile(profile: dict, labels: dict[str, str]) -> str:
         parts.append("came back in the %s" % labels.get("cns", "CNS"))
     if profile.get("symptoms"):
         parts.append(", ".join(labels.get(s, s) for s in profile["symptoms"]))
+    for flag, yes, no in (("fit", "fit for intensive treatment", "not fit for intensive treatment"),
+                          ("donor", "donor found", "no donor"), ("prior_transplant", "after a transplant",
+                                                                 "no transplant before"),
+                          ("keeps_coming_back", "keeps coming back", "not coming back repeatedly")):
+        if flag in profile:
+            parts.append(yes if profile[flag] else no)
     return ", ".join(parts)
 
 
-def profile_bindings(profile: dict):
-    """The profile as the options query's (factor, value) rows, exactly as the finder binds them."""
+def profile_bindings(profile: dict) -> dict:
+    """The profile bound for the options query (found and ruled-out values), exactly as the finder binds it."""
     finder = get_finder()
     vocab = finder_vocabulary(finder, get_store())
-    rows, _warnings = finder.profile_rows(profile, vocab)
-    return rows
+    bindings, _warnings = finder.bindings(profile, vocab)
+    return bindings
 
 
 def options_query(profile: dict) -> str:
     """The options query (queries/options.rq) with this profile bound: what produced the answer."""
     q = get_queries()["options"]
-    text = _strip_header(bind_values(q.text, {("factor", "value"): profile_bindings(profile)}),
+    text = _strip_header(bind_values(q.text, profile_bindings(profile)),
                          "queries/options.rq (%s) with the profile bound" % q.summary.split(" — ")[0])
     return _one_row_per_line(text)
 
@@ -222,7 +231,7 @@ def recommendation_query(rec: str) -> str:
 
 def condition_states(profile: dict) -> dict[str, dict[str, str]]:
     """recommendation -> {condition: met|open|unmet} for a profile (the options query's rows)."""
-    rows = get_store().select(get_queries()["options"].text, {("factor", "value"): profile_bindings(profile)})
+    rows = get_store().select(get_queries()["options"].text, profile_bindings(profile))
     out: dict[str, dict[str, str]] = {}
     for r in rows:
         out.setdefault(str(r["recommendation"]), {})[str(r["condition"])] = str(r["state"])

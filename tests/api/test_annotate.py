@@ -33,7 +33,7 @@ def random_profiles(n: int, seed: int = 3):
             raw["age"] = rng.choice([20, 59, 60, 61, 90])
         if rng.random() < 0.7:
             raw["remission_months"] = rng.choice([0, 5.5, 6, 6.5, 11.99, 12, 12.01, 40])
-        if rng.random() < 0.4:
+        if rng.random() < 0.4 and raw["disease"] == "APL":  # an initial APL treatment: with AML a 400 (issue 16)
             raw["prior_therapy"] = rng.choice(["ATRA+ATO", "ATRA+chemo"])
         if rng.random() < 0.2:
             raw["site"] = "cns"

@@ -32,7 +32,9 @@ def test_the_list_describes_every_query_file(api):
     assert {e["name"] for e in targeted["examples"]} == {"cq8", "cq9"}
     options = listed["options"]
     assert {p["name"] for p in options["parameters"]} == {"disease", "status", "mutations", "remission_months",
-                                                         "age", "prior_therapy", "site", "symptoms"}
+                                                         "age", "prior_therapy", "site", "symptoms",
+                                                         "absent_mutations", "fit", "donor", "prior_transplant",
+                                                         "keeps_coming_back"}  # issue 16 adds the last five
     assert next(p for p in options["parameters"] if p["name"] == "status")["required"] is True
 
 
@@ -59,8 +61,8 @@ def test_cq9_brand_names(api):
     assert brands["gemtuzumab ozogamicin"] == "Mylotarg"
 
 
-def test_cq10_advised_against(api):
-    (row,) = rows(api, "advised-against")
+def test_cq10_not_likely_helpful(api):
+    (row,) = rows(api, "not-likely-helpful")
     assert "probably not be very helpful" in row["quote"] and row["quote"] in TEXT
     assert "keeps coming back" in row["conditions"]
 

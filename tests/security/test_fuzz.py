@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from rdflib import Literal, URIRef
 
 from kg_service.named_queries import ParameterError, bindings_for, load_all
-from kg_service.options import CHOICES, GENE_SYMBOL, PROFILE_FIELDS, ProfileError, parse_profile
+from kg_service.options import (BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, NUMBER_NOTATION, PROFILE_FIELDS,
+                                ProfileError, mutation_gene, parse_profile)
 from kg_service.store import BindingError, QuerySyntaxError, bind_values, term_to_sparql
 
 from .support import ServeProcess, http, sparql
@@ -50,7 +51,9 @@ _ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 _VALUES = st.one_of(
     _ANY,
     st.sampled_from(sum((list(v) for v in CHOICES.values()), []) + ["IDH1", "flt3", "idh2,FLT3", "NPM1", "-1",
-                    "130", "131", "1e400", "NaN", "Infinity", " 12 ", "12.5", "0x10", "١٢", "", " ", "\x00"]),
+                    "130", "131", "1e400", "NaN", "Infinity", " 12 ", "12.5", "0x10", "١٢", "", " ", "\x00",
+                    "<12", ">=24", "6-12", "~6", "<0", ">130", "12-6", "FLT3-ITD", "idh2 p.r172k", "none", "unknown",
+                    "yes", "false"]),
 )
 _PROFILES = st.dictionaries(st.sampled_from(PROFILE_FIELDS) | st.text(max_size=12), _VALUES, max_size=9)
 
@@ -66,12 +69,17 @@ def test_parse_profile_accepts_or_refuses_cleanly(raw):
         return
     assert set(profile) <= set(PROFILE_FIELDS) and profile["status"] in CHOICES["status"]
     assert profile["disease"] in CHOICES["disease"] and profile["site"] in CHOICES["site"]
-    if "age" in profile:
-        assert isinstance(profile["age"], int) and 0 <= profile["age"] <= 130
+    if "age" in profile:   # a whole number or, since issue 16, a bound/range string in the contract's notation
+        assert (isinstance(profile["age"], int) and 0 <= profile["age"] <= 130) or NUMBER_NOTATION.match(profile["age"])
     if "remission_months" in profile:
-        assert 0 <= profile["remission_months"] <= 1200
+        months = profile["remission_months"]
+        assert NUMBER_NOTATION.match(months) if isinstance(months, str) else 0 <= months <= 1200
     for gene in profile.get("mutations", []):
+        assert MUTATION_NAME.match(gene) and mutation_gene(gene) == mutation_gene(gene).upper()
+    for gene in profile.get("absent_mutations", []):
         assert GENE_SYMBOL.match(gene) and gene == gene.upper()
+    for flag in BOOLEAN_FIELDS:
+        assert profile.get(flag) in (None, True, False)
     assert parse_profile(profile) == profile                      # normal form is a fixed point
 
 

@@ -344,3 +344,18 @@ def test_static_files_are_served_locally(client):
     resources = re.findall(r'<(?:link|script|img|iframe|object)\b[^>]*(?:href|src|data)="([^"]*)"', html)
     assert resources and all(url.startswith("/") and not url.startswith("//") for url in resources), resources
     assert client.get("/ui/static/style.css").status_code == 200
+
+
+def test_the_form_takes_issue_16s_fields_and_shows_what_is_outside_a_usual_bound(client):
+    """Bounds, genes tested negative and the yes/no fields from the form; a transplant statement the
+    profile falls outside is kept and said to be outside, and the form shows what was chosen."""
+    r = client.get("/?status=relapsed&absent_mutations=FLT3&fit=true&age=%3E60&remission_months=%3E%3D12"
+                   "&prior_transplant=true")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "Outside the usual bound" in page and "generally" in page
+    assert 'name="absent_mutations" value="FLT3" checked' in page and "no FLT3 mutation" in page
+    assert 'name="fit" value="true" checked' in page and 'value="&gt;60"' in page
+    assert 'data-therapy="gilteritinib"' not in page
+    unfit = client.get("/?status=relapsed&mutations=IDH1&fit=false").get_data(as_text=True)
+    assert 'data-therapy="ivosidenib"' not in unfit and 'data-therapy="supportive care"' in unfit
