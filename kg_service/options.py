@@ -238,6 +238,10 @@ def _mutations(field: str, value, errors: dict, *, variants: bool) -> list | Non
     items = _split(value)
     if len(items) == 1 and isinstance(items[0], str) and items[0].strip().lower() in MUTATION_WORDS:
         return [] if items[0].strip().lower() == "none" else None
+    words = [g for g in items if isinstance(g, str) and g.strip().lower() in MUTATION_WORDS]
+    if words:
+        errors[field] = "%r stands alone: it cannot be combined with mutation names" % words[0].strip().lower()
+        return None
     out = []
     pattern = MUTATION_NAME if variants else GENE_SYMBOL
     for g in items:

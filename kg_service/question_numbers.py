@@ -49,7 +49,7 @@ BOUND_BEFORE = {
 }
 BOUND_AFTER = {"or more": ">=", "or longer": ">=", "or later": ">=", "or over": ">=", "plus": ">=", "+": ">=",
                "or less": "<=", "or fewer": "<=", "or shorter": "<=", "or sooner": "<=", "or under": "<=",
-               "or so": "~", "or older": ">=", "or younger": "<=", "or above": ">=", "or over": ">="}
+               "or so": "~", "or older": ">=", "or younger": "<=", "or above": ">="}
 AGE_BOUND_BEFORE = {"over": ">", "above": ">", "older than": ">", "more than": ">", "under": "<", "below": "<",
                     "younger than": "<", "less than": "<", "at least": ">=", "at most": "<="}
 _B = "|".join(sorted((re.escape(w) for w in BOUND_BEFORE), key=len, reverse=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from . import negation
 from .dataset import get_store
 from .named_queries import NamedQuery, load_all
 from .options import OptionsFinder
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
     queries = load_all()
     finder = OptionsFinder(get_store, queries, cache_size=int(app.config["KG_CACHE_ENTRIES"]) or 1)
     app.extensions[_EXT] = {"queries": queries, "finder": finder}
+    negation.warm_up()  # spaCy loads in the background: a worker's first question does not wait seconds
 
 
 def get_queries() -> dict[str, NamedQuery]:
