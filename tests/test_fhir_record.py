@@ -172,3 +172,9 @@ def test_who_icd10_codes_in_any_case():
     assert fields["disease"] == "APL" and reading.statuses == ["relapsed"]
     reading, fields = read(fx.condition("c1", ("http://hl7.org/fhir/sid/icd-10", "C92.0")))
     assert fields["disease"] == "AML" and reading.statuses == ["relapsed", "refractory"]
+
+
+def test_snomed_apl_fab_m3_reads_as_apl():
+    """SNOMED CT 110004001 (acute promyelocytic leukemia, FAB M3), the code the CDS requirement names."""
+    reading, fields = read(fx.condition("c1", (fx.SCT, "110004001"), clinical="relapse"))
+    assert fields["disease"] == "APL" and reading.statuses == ["relapsed"]
