@@ -69,6 +69,22 @@ def worker_pids(pid: int) -> set[int]:
     return found
 
 
+@pytest.fixture()
+def project(tmp_path, monkeypatch) -> Path:
+    """A copy of the project's build inputs in tmp_path, which `loaders.build` reads instead of the real ones."""
+    import shutil
+
+    import loaders.build as build_module
+    root = tmp_path / "project"
+    (root / "loaders").mkdir(parents=True)
+    shutil.copy(ROOT / "loaders" / "sources.yaml", root / "loaders" / "sources.yaml")
+    shutil.copytree(ROOT / "loaders" / "data", root / "loaders" / "data")
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    monkeypatch.setattr(build_module, "SOURCES", root / "loaders" / "sources.yaml")
+    monkeypatch.setattr(build_module, "ROOT", root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def store_path(tmp_path_factory) -> str:
     """The real graph, built from the project's sources into a temporary store."""

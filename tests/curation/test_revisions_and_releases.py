@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import loaders.build as build_module
 from kg_service.named_queries import QUERIES_DIR, load_query
 from kg_service.store import open_store
 from loaders.build import BuildError, build
@@ -20,19 +18,6 @@ from tests.curation import revisions as rv
 
 NEW_REVISION = "2026-06-01"
 GILTERITINIB = "https://w3id.org/amlkg/acs2022-flt3-gilteritinib"
-
-
-@pytest.fixture()
-def project(tmp_path, monkeypatch) -> Path:
-    """A copy of the project's build inputs, which `build` reads instead of the real ones."""
-    root = tmp_path / "project"
-    (root / "loaders").mkdir(parents=True)
-    shutil.copy(ROOT / "loaders" / "sources.yaml", root / "loaders" / "sources.yaml")
-    shutil.copytree(ROOT / "loaders" / "data", root / "loaders" / "data")
-    shutil.copytree(ROOT / "ontology", root / "ontology")
-    monkeypatch.setattr(build_module, "SOURCES", root / "loaders" / "sources.yaml")
-    monkeypatch.setattr(build_module, "ROOT", root)
-    return root
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server as httpserver
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -65,19 +64,6 @@ def served(store_path, tmp_path_factory):
     server = ServeProcess(store, env={"KG_REQUEST_LOG": "off"}).start()
     yield store, server
     server.stop()
-
-
-@pytest.fixture()
-def project(tmp_path, monkeypatch) -> Path:
-    """A copy of the project's build inputs in tmp_path, which `build` reads instead of the real ones."""
-    root = tmp_path / "project"
-    (root / "loaders").mkdir(parents=True)
-    shutil.copy(REPO / "loaders" / "sources.yaml", root / "loaders" / "sources.yaml")
-    shutil.copytree(REPO / "loaders" / "data", root / "loaders" / "data")
-    shutil.copytree(REPO / "ontology", root / "ontology")
-    monkeypatch.setattr(build_module, "SOURCES", root / "loaders" / "sources.yaml")
-    monkeypatch.setattr(build_module, "ROOT", root)
-    return root
 
 
 def ontology_with(doctype: bytes, label: bytes) -> bytes:
