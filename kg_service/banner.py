@@ -1,4 +1,5 @@
-"""What `serve` tells a person at the terminal: one short block once the service answers.
+"""What `serve` tells a person at the terminal: one short block once the service answers (only when
+stdout is a terminal: a pipe or a log file reading it gets no prose among the records).
 
 The block says that it is ready, where it listens, and the three entry points (`/`, `/sparql`,
 `/api/docs`). The JSON request log is for machines: when stderr is a terminal and the log would go

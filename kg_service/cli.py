@@ -35,7 +35,9 @@ def _serve(args) -> int:
         import secrets
         os.environ["KG_LOG_HASH_KEY"] = secrets.token_hex(32)
     from .banner import announce_when_ready, route_request_log
-    announce_when_ready(args.host, args.port, route_request_log(args.store))  # the person's "it is up"
+    log_to = route_request_log(args.store)
+    if sys.stdout.isatty():  # the person's "it is up"; never mixed into a machine's stream (a pipe, a log file)
+        announce_when_ready(args.host, args.port, log_to)
     from .server import serve
     serve(args.host, args.port, workers=args.workers, store=args.store)
     return 0

@@ -260,7 +260,8 @@ def parse_profile(raw) -> Profile:
     Missing fields stay missing (unknown), except `disease` and `site` which take the contract's
     defaults (named in `Profile.defaults`); a `prior_therapy` without a `disease` means APL (noted in
     `Profile.notes`). `mutations` absent = not known; a list (even empty) = the complete list of
-    mutations found; `absent_mutations` = genes tested negative.
+    mutations found, unless `absent_mutations` (genes tested negative) is given too: then `mutations` lists
+    the genes found, and a gene in neither list stays open.
 
     >>> parse_profile({"status": "Relapsed", "mutations": "idh1, FLT3", "age": "45"})
     {'disease': 'AML', 'status': 'relapsed', 'mutations': ['IDH1', 'FLT3'], 'age': 45, 'site': 'marrow'}
@@ -303,7 +304,7 @@ def parse_profile(raw) -> Profile:
             out["mutations"] = found
     if raw.get("absent_mutations") is not None:
         absent = _mutations("absent_mutations", raw.get("absent_mutations"), errors, variants=False)
-        if absent:
+        if absent is not None:  # even empty: `mutations` is then the genes found, not the complete list
             out["absent_mutations"] = absent
             both = sorted({mutation_gene(m) for m in out.get("mutations", [])} & set(absent))
             if both:
@@ -527,7 +528,10 @@ class OptionsFinder:
         """The profile bound for `queries/options.rq` in one query (the named-query route uses this)."""
         rows, warnings = self.profile_rows(profile, vocab)
         absent, more = self.absent_rows(profile, vocab)
-        return {("factor", "value"): rows, ("factor", "absent"): absent}, warnings + more
+        # with genes tested negative given (even none), the mutations found are not the complete list
+        partial = {vocab.factors.get("mutations")} if "absent_mutations" in profile else set()
+        return {("factor", "value"): rows, ("factor", "complete"): [r for r in rows if r[0] not in partial],
+                ("factor", "absent"): absent}, warnings + more
 
     def find(self, profile: dict) -> dict:
         """The answer for a validated profile (see parse_profile), as the contract shapes it."""
@@ -609,6 +613,8 @@ class OptionsFinder:
                 key = (str(factor), side_of_bounds(given, facts["bounds"][name]))
             else:
                 key = (str(factor), tuple(sorted(v.n3() for v in values)), tuple(sorted(v.n3() for v in ruled_out)))
+                if name == "mutations" and "absent_mutations" in profile:
+                    key += ("partial",)  # the genes found, not the complete list (see `_part`)
             parts.append((key, factor, values, ruled_out))
         return parts
 
@@ -632,6 +638,8 @@ class OptionsFinder:
         if part is None:
             found = store.select(self.queries["options"].text,
                                  {("factor", "value"): [(factor, v) for v in values],
+                                  ("factor", "complete"): [] if key[-1:] == ("partial",) else
+                                                          [(factor, v) for v in values],
                                   ("factor", "absent"): [(factor, v) for v in ruled_out]})
             if factor is None:
                 part = [r for r in found if r.get("factor") not in field_factors]

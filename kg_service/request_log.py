@@ -161,7 +161,7 @@ class JsonLogHandler(logging.Handler):
     >>> h = JsonLogHandler(sink=lines.append)
     >>> h.emit(logging.makeLogRecord({"name": "rdflib", "levelno": 30, "levelname": "WARNING",
     ...                               "msg": 'x\n{"event":"request"}'}))
-    >>> len(lines), lines[0].count(b"\n"), orjson.loads(lines[0])["message"]
+    >>> len(lines), lines[0].count(b"\n"), json.loads(lines[0])["message"]
     (1, 1, 'x\n{"event":"request"}')
     """
 

@@ -2,6 +2,8 @@
 `/api/docs` (plain HTML rendered from that document; no scripts, no CDN)."""
 from __future__ import annotations
 
+import re
+
 import hashlib
 import html
 from urllib.parse import urlencode
@@ -34,7 +36,8 @@ PROFILE_DESCRIPTIONS = {
                  "and named in `warnings`. `none` (or an empty list) = tested, none found; `unknown` or absent = "
                  "not known",
     "absent_mutations": "genes tested negative (wild-type): conditions on them are settled as not met, other "
-                        "genes stay unknown. A gene both here and in `mutations` is a 400",
+                        "genes stay unknown. With it, `mutations` lists the genes found and is no longer the "
+                        "complete list: a gene in neither list stays open. A gene both here and in `mutations` is a 400",
     "remission_months": "how long the remission lasted, in months: " + BOUND_NOTE,
     "age": "age in years: a whole number, a bound (`>60`, `<60`, `>=70`), a range (`70-79`) or about a number "
            "(`~60` = 54-66), as for `remission_months`",
@@ -69,7 +72,8 @@ def _profile_field_schema(name: str) -> dict:
         return {"type": "array", "items": {"type": "string", "pattern": GENE_SYMBOL.pattern}}
     if name == "symptoms":
         return {"type": "array", "items": {"type": "string", "enum": list(CHOICES["symptoms"])}}
-    bound = {"type": "string", "pattern": NUMBER_NOTATION.pattern}
+    # the notation's pattern without Python's named groups (JSON Schema patterns are ECMA-262)
+    bound = {"type": "string", "pattern": re.sub(r"\(\?P<\w+>", "(", NUMBER_NOTATION.pattern)}
     if name == "remission_months":
         return {"oneOf": [{"type": "number", "minimum": 0, "maximum": 1200}, bound]}
     if name == "age":
@@ -179,6 +183,9 @@ def build_spec(queries, codes: list[str] | None = None) -> dict:
                  {"name": "named queries", "description": "one operation per `queries/*.rq` file"},
                  {"name": "entities", "description": "entities and search"},
                  {"name": "documentation", "description": "this description"}],
+        # the API needs no credentials (security: []); the server is the one serving this document
+        "servers": [{"url": "/", "description": "this amlkg service"}],
+        "security": [],
         "paths": paths,
         "components": {"schemas": SCHEMAS, "responses": RESPONSES,
                        "headers": {"ETag": {"description": "graph version + request", "schema": {"type": "string"}}}},

@@ -112,7 +112,8 @@ def test_apply_gives_a_request_group_for_a_patient(api, plan):
     get_fhir_model_class("RequestGroup").model_validate(group)
     assert group["instantiatesCanonical"] == [plan["url"]] and group["subject"] == {"reference": "Patient/p1"}
     by_id = {a["id"]: a for a in group["action"]}
-    assert by_id["acs2022-flt3-gilteritinib"]["textEquivalent"] == "no open condition"
+    # the record says nothing of fitness: the opening framing stays open, and nothing else
+    assert by_id["acs2022-flt3-gilteritinib"]["textEquivalent"] == "open: as long as a person is healthy enough for them"
     assert by_id["acs2022-idh1-ivosidenib"]["textEquivalent"].startswith("open: if the leukemia cells have an IDH1")
     assert set(by_id) <= {a["id"] for a in plan["action"]}
     for action in group["action"]:

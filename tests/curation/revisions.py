@@ -18,7 +18,6 @@ NEW_SENTENCE = ("If the leukemia cells have a KMT2A gene rearrangement, one opti
                 "revumenib (Revuforj).")
 #: the document's own treatment sentences the curated data leaves out on purpose (acs-recommendations.yaml)
 UNMODELLED = [
-    "If this happens, other treatments can be tried, as long as a person is healthy enough for them.",
     "This is called palliative treatment or supportive care.",
     "But many people get very effective pain relief from these medicines without serious side effects.",
 ]
