@@ -30,8 +30,9 @@ product of the graph with itself, again and again; each is cut at KG_QUERY_TIMEO
 and its worker replaced. Clients and server share the machine's cores, so latencies include the
 clients' own cost.
 
-Exit status 0 iff failures == 0 and the cheap requests' p99 < 100 ms. The same run is a test:
-tests/security/test_load.py.
+Exit status 0 iff failures == 0 and the cheap requests' p99 < 100 ms; 1 when a request failed, 3 when
+none failed but the p99 missed. The same run is a test (tests/security/test_load.py), which fails on
+a failed request, never on the p99: a shared machine's timing is a benchmark's figure, not a test's.
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ MIX = [("sparql-cached", 40), ("api-cached", 30), ("health", 10), ("static", 5),
 CHEAP = {"sparql-cached", "api-cached", "health", "static"}
 ACCEPT_JSON = {"Accept": "application/sparql-results+json"}
 P99_LIMIT_MS = 100.0
+#: exit status when no request failed but the cheap requests' p99 missed P99_LIMIT_MS (1: a request failed)
+LATENCY_OVER = 3
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -291,8 +294,9 @@ def main(argv=None) -> int:
     print(report(figures))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
-    ok = figures["failures"] == 0 and figures["cheap"]["p99_ms"] < P99_LIMIT_MS
-    return 0 if ok else 1
+    if figures["failures"]:
+        return 1
+    return 0 if figures["cheap"]["p99_ms"] < P99_LIMIT_MS else LATENCY_OVER
 
 
 if __name__ == "__main__":

@@ -131,10 +131,3 @@ def reader(kind: str | None = None):
                 r = _readers[kind] = WindowReader() if kind == "rules" else NegexReader()
     return r
 
-
-def warm_up() -> threading.Thread:
-    """Build the reader in the background (importing spaCy takes seconds), so that a server's first
-    question does not wait for it; call once when the app starts."""
-    thread = threading.Thread(target=reader, name="negation-warm-up", daemon=True)
-    thread.start()
-    return thread

@@ -19,7 +19,9 @@ def init_app(app: Flask) -> None:
     queries = load_all()
     finder = OptionsFinder(get_store, queries, cache_size=int(app.config["KG_CACHE_ENTRIES"]) or 1)
     app.extensions[_EXT] = {"queries": queries, "finder": finder}
-    negation.warm_up()  # spaCy loads in the background: a worker's first question does not wait seconds
+    # the negation reader (spaCy, about a second of CPU) is built before the worker serves: built on a
+    # background thread it held the GIL while the new worker's first requests queued for a query slot
+    negation.reader()
 
 
 def get_queries() -> dict[str, NamedQuery]:
