@@ -254,8 +254,9 @@ def leave(code: int) -> None:
 
 def create_front():
     """granian's factory in each worker: the Flask app behind the front, with the app's settings."""
-    from . import create_app
+    from . import create_app, services
     app = create_app()
+    services.warm(app)
     config = app.config
     front = Front(app, threads=int(os.environ.get(ENV_THREADS) or 8),
                   read_timeout=float(config["KG_REQUEST_READ_TIMEOUT"]),

@@ -385,6 +385,7 @@ class OptionsFinder:
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._facts_lock = threading.Lock()   # one reader of a new version's facts; the others wait for it
 
     # -- what changes only with the graph ------------------------------------------------------
     def graph_facts(self, store: Store | None = None) -> dict:
@@ -393,7 +394,12 @@ class OptionsFinder:
         store = store or self._store_getter()
         version = store.graph_version()
         facts = self._static.get(version)
-        if facts is None:
+        if facts is not None:
+            return facts
+        with self._facts_lock:
+            facts = self._static.get(version)
+            if facts is not None:
+                return facts
             facts = {"version": version,
                      "vocabulary": self._vocabulary(store),
                      "details": self._details(store),

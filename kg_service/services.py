@@ -9,8 +9,9 @@ from flask import Flask, current_app
 
 from . import negation
 from .dataset import get_store
+from .store import StoreError
 from .named_queries import NamedQuery, load_all
-from .options import OptionsFinder
+from .options import OptionsFinder, parse_profile
 
 _EXT = "amlkg_services"
 
@@ -22,6 +23,22 @@ def init_app(app: Flask) -> None:
     # the negation reader (spaCy, about a second of CPU) is built before the worker serves: built on a
     # background thread it held the GIL while the new worker's first requests queued for a query slot
     negation.reader()
+
+
+#: a profile answered once when a worker starts (see `warm`)
+WARM_PROFILE = {"status": "relapsed", "mutations": "IDH1"}
+
+
+def warm(app: Flask) -> None:
+    """Open the store and answer one profile before the worker serves: a fresh worker (at start, or
+    replacing one after a cut query) otherwise reads the graph's facts once per concurrent first
+    request, each holding a query slot, and its first clients wait behind them. A store that does
+    not answer yet is not an error here: the requests say so."""
+    with app.app_context():
+        try:
+            get_finder().find(parse_profile(WARM_PROFILE))
+        except StoreError:
+            pass
 
 
 def get_queries() -> dict[str, NamedQuery]:
