@@ -33,6 +33,30 @@ def served_version(store: str) -> str:
     return os.path.basename(os.path.realpath(Path(store) / "current"))
 
 
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of process group `pgid` still running (zombies left for init to reap are not)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()   # after "pid (comm) ": state ppid pgrp ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until_gone(pgid: int, timeout: float = 20.0) -> list[int]:
+    """Wait until no process of group `pgid` runs; the ones still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (left := live_group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def http(method: str, url: str, data: bytes | None = None, headers: dict | None = None,
          timeout: float = 30.0):
     """(status, headers, body) of one request; error statuses are returned, not raised. The headers

@@ -19,7 +19,7 @@ import pytest
 from kg_service.store.integrity import MANIFEST, StoreCorrupt, check_store
 
 from .support import (ServeProcess, curated_values, curator_update, http, served_version, sparql, TOKEN,
-                      CURATOR)
+                      CURATOR, wait_until_gone)
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("build_runner.py")
@@ -293,6 +293,10 @@ def test_the_server_restarts_after_its_master_alone_is_killed(own_store):
     before = answers(server.url)
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(10)
+    # the orphans leave (granian instances get SIGTERM when their supervisor dies, finish in-flight
+    # answers, and stop): until then one of them may still answer on the port, so a new server's
+    # readiness is only its own once they are gone
+    assert wait_until_gone(server.proc.pid) == [], "orphaned workers still running 20 s after their master died"
     restarted = ServeProcess(own_store, env={"KG_REQUEST_LOG": "off"}, port=server.port).start(timeout=90)
     try:
         assert answers(restarted.url) == before
