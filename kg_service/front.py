@@ -66,6 +66,7 @@ class Front:
         self.max_body = int(max_body)
         self.max_target = effective_url_limit(max_target)
         self.log = None  # the request log's writer: the front's own refusals are logged too
+        self.warm = None  # called on a request thread before the worker reports it has started
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
@@ -78,6 +79,8 @@ class Front:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.warm is not None:
+                    await asyncio.get_running_loop().run_in_executor(self.pool, self.warm)
                 from .server import worker_ready
                 worker_ready()
                 await send({"type": "lifespan.startup.complete"})
@@ -256,11 +259,11 @@ def create_front():
     """granian's factory in each worker: the Flask app behind the front, with the app's settings."""
     from . import create_app, services
     app = create_app()
-    services.warm(app)
     config = app.config
     front = Front(app, threads=int(os.environ.get(ENV_THREADS) or 8),
                   read_timeout=float(config["KG_REQUEST_READ_TIMEOUT"]),
                   max_body=int(config["KG_MAX_BODY_BYTES"]), max_target=int(config["KG_MAX_URL_BYTES"]))
     from .request_log import get_writer
     front.log = get_writer(app)
+    front.warm = lambda: services.warm(app)
     return front

@@ -351,12 +351,20 @@ PRELOAD = ("kg_service.front", "kg_service.dataset", "kg_service.store.embedded"
 
 
 def _preload() -> None:
+    """Import the app's modules and build the question parser's negation reader (spaCy: about a second
+    of CPU) in the supervisor, so that every worker it forks starts with them. numpy's BLAS would start
+    a thread pool on import, which a fork must not copy half-way: one BLAS thread is all the reader
+    needs (a worker evaluates no linear algebra)."""
     import importlib
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     for name in PRELOAD:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
+    from . import negation
+    negation.reader()
 
 
 def _serve_granian(host: str, port: int, workers: int, threads: int) -> None:

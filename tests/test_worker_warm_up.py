@@ -1,34 +1,79 @@
-"""A worker answers one profile before it serves (kg_service.front.create_front → services.warm), so a
-fresh worker's first clients do not each read the graph's facts while holding a query slot."""
+"""A worker answers one profile before it serves: at ASGI lifespan startup (which granian awaits before
+the worker takes requests) the front calls services.warm, so a fresh worker's first clients do not each
+read the graph's facts while holding a query slot."""
 from __future__ import annotations
+
+import asyncio
+import os
 
 import pytest
 
 from kg_service.front import create_front
 from kg_service.options import parse_profile
 from kg_service.services import WARM_PROFILE, get_finder
-from kg_service.store import StoreError
 
 
-def test_the_worker_factory_has_answered_a_profile_before_serving(store_path, monkeypatch):
+def start_up(front) -> list[dict]:
+    """Drive the front's ASGI lifespan up to startup complete, as granian does; the messages it sent."""
+    sent: list[dict] = []
+
+    async def run():
+        inbox: asyncio.Queue = asyncio.Queue()
+        await inbox.put({"type": "lifespan.startup"})
+        started = asyncio.Event()
+
+        async def send(message):
+            sent.append(message)
+            started.set()
+        task = asyncio.ensure_future(front({"type": "lifespan"}, inbox.get, send))
+        await asyncio.wait_for(started.wait(), 60)
+        task.cancel()
+    asyncio.run(run())
+    return sent
+
+
+def forbid_queries(finder, monkeypatch):
+    def no_query(*_args, **_kwargs):
+        raise AssertionError("queried the store")
+    monkeypatch.setattr(finder._store_getter(), "select", no_query)
+
+
+def test_the_worker_has_answered_a_profile_when_startup_completes(store_path, monkeypatch):
     monkeypatch.setenv("KG_STORE", store_path)
-    app = create_front().wsgi_app
-    with app.app_context():
+    front = create_front()
+    assert start_up(front) == [{"type": "lifespan.startup.complete"}]
+    with front.wsgi_app.app_context():
         finder = get_finder()
-        store = finder._store_getter()
-
-        def no_query(*_args, **_kwargs):
-            raise AssertionError("the warm profile was not answered at start: it queried the store")
-        monkeypatch.setattr(store, "select", no_query)
-        answer = finder.find(parse_profile(WARM_PROFILE))
-        assert answer["options"], answer
-        with pytest.raises(AssertionError):   # a profile not yet answered does query the store
+        forbid_queries(finder, monkeypatch)
+        assert finder.find(parse_profile(WARM_PROFILE))["options"]     # answered at startup, from the cache
+        with pytest.raises(AssertionError, match="queried the store"):  # a profile not answered yet queries
             finder.find(parse_profile({"status": "refractory", "mutations": "FLT3"}))
 
 
 def test_a_worker_starts_when_its_store_does_not_answer_yet(tmp_path, monkeypatch):
     monkeypatch.setenv("KG_STORE", str(tmp_path / "no-store-here"))
     monkeypatch.setenv("KG_BUILD_IF_MISSING", "false")
-    app = create_front().wsgi_app
-    with app.app_context(), pytest.raises(StoreError):
-        get_finder().find(parse_profile(WARM_PROFILE))
+    assert start_up(create_front()) == [{"type": "lifespan.startup.complete"}]
+
+
+def test_a_worker_starts_when_warming_fails_unexpectedly(store_path, monkeypatch, caplog):
+    monkeypatch.setenv("KG_STORE", store_path)
+    front = create_front()
+    with front.wsgi_app.app_context():
+        monkeypatch.setattr(get_finder(), "find", lambda _profile: 1 / 0)
+    assert start_up(front) == [{"type": "lifespan.startup.complete"}]
+    assert "warming the options finder failed" in caplog.text
+
+
+def test_the_supervisor_preloads_the_negation_reader_and_stays_single_threaded():
+    """`serve` forks its workers from a supervisor that has imported the app and built the negation
+    reader (so a restarted worker starts in a fraction of a second, with the reader built): forking is
+    safe only if that left no other thread running."""
+    import subprocess
+    import sys
+    code = ("import os; from kg_service import server, negation; server._preload(); "
+            "print(len(os.listdir('/proc/self/task')), sorted(negation._readers))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(None, 1) == ["1", "['negex']\n"], out.stdout
