@@ -20,5 +20,12 @@ def parse_ontology(path: Path) -> rdflib.Graph:
 
 
 def load(files: dict, tbox: rdflib.Graph | None = None) -> rdflib.Graph:
-    """The ontology graph is the edit file as it stands."""
-    return parse_ontology(files["ontology"])
+    """The ontology graph is the edit file as it stands, once its cross-references agree with the
+    reference table (kg_service/mappings.py: the table's `match` column and confidence rule)."""
+    from kg_service.mappings import problems
+    graph = parse_ontology(files["ontology"])
+    wrong = problems(graph)
+    if wrong:
+        raise ValueError("%s: cross-references the reference table does not support:\n  %s"
+                         % (Path(files["ontology"]).name, "\n  ".join(wrong)))
+    return graph
