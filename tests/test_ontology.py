@@ -214,8 +214,8 @@ def test_infer_reports_an_unsatisfiable_class_and_cleans_up(tbox, tmp_path, monk
     broken = rdflib.Graph()
     broken += tbox
     broken.add((AMLKG.Broken, RDF.type, OWL.Class))
-    broken.add((AMLKG.Broken, RDFS.subClassOf, AMLKG.RefractoryAML))
-    broken.add((AMLKG.Broken, RDFS.subClassOf, AMLKG.RelapsedAML))  # the two are disjoint
+    broken.add((AMLKG.Broken, RDFS.subClassOf, AMLKG.TreatmentProcess))
+    broken.add((AMLKG.Broken, RDFS.subClassOf, AMLKG.DrugOrSupplement))  # what is done, what is given: disjoint
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with pytest.raises(ReasoningError, match="Broken"):
         infer(broken)
