@@ -80,6 +80,31 @@ def problems(tbox: rdflib.Graph) -> list[str]:
     return out
 
 
+SSSOM_CONFIDENCE = URIRef("https://w3id.org/sssom/confidence")
+DCT_SOURCE = URIRef("http://purl.org/dc/terms/source")
+
+
+def provenance(tbox: rdflib.Graph) -> rdflib.Graph:
+    """An OWL axiom annotation per mapping with the reference table's source (`dcterms:source`) and
+    confidence (`sssom:confidence`), so the graph and the OWL files carry what the SSSOM file does."""
+    rows = {r["iri"]: r for r in _rows() if r.get("iri")}
+    out = rdflib.Graph()
+    OWL = rdflib.OWL
+    for s, p, o in mapping_triples(tbox):
+        row = rows.get(str(o))
+        if row is None:
+            continue
+        axiom = rdflib.BNode()
+        out.add((axiom, rdflib.RDF.type, OWL.Axiom))
+        out.add((axiom, OWL.annotatedSource, s))
+        out.add((axiom, OWL.annotatedProperty, p))
+        out.add((axiom, OWL.annotatedTarget, o))
+        out.add((axiom, DCT_SOURCE, rdflib.Literal(_cell(row["source"]))))
+        if row.get("confidence") in CONFIDENCE:
+            out.add((axiom, SSSOM_CONFIDENCE, rdflib.Literal(CONFIDENCE[row["confidence"]])))
+    return out
+
+
 def sssom_tsv(tbox: rdflib.Graph, version_iri: str, version_info: str) -> bytes:
     """The mapping set: a YAML metadata block (`#` lines) and one row per mapping of the ontology,
     with the reference table's label, source and confidence."""

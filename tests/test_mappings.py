@@ -102,3 +102,18 @@ def test_sssom_file_of_the_build_is_valid_and_matches_the_owl(store_path, tbox):
     assert "MAXO:0000950" not in df.index
     assert set(df["confidence"]) <= set(mappings.CONFIDENCE.values())
     assert df["comment"].str.contains("source: ").all()
+
+
+def test_the_graph_carries_each_mappings_source_and_confidence():
+    """The ontology graph the build loads annotates every mapping with the table's source and confidence."""
+    graph = load_ontology({"ontology": ONTOLOGY})
+    OWL = rdflib.OWL
+    triples = mappings.mapping_triples(graph)
+    annotated = {}
+    for ax in graph.subjects(rdflib.RDF.type, OWL.Axiom):
+        key = (graph.value(ax, OWL.annotatedSource), graph.value(ax, OWL.annotatedProperty),
+               graph.value(ax, OWL.annotatedTarget))
+        annotated[key] = (graph.value(ax, mappings.DCT_SOURCE), graph.value(ax, mappings.SSSOM_CONFIDENCE))
+    assert set(triples) <= set(annotated)
+    source, confidence = annotated[(A.StemCellTransplant, SKOS.broadMatch, OBO.MAXO_0000747)]
+    assert "MAxO" in str(source) and confidence.toPython() == mappings.CONFIDENCE["high"]
