@@ -105,9 +105,9 @@ def provenance(tbox: rdflib.Graph) -> rdflib.Graph:
     return out
 
 
-def sssom_tsv(tbox: rdflib.Graph, version_iri: str, version_info: str) -> bytes:
-    """The mapping set: a YAML metadata block (`#` lines) and one row per mapping of the ontology,
-    with the reference table's label, source and confidence."""
+def sssom_tsv(tbox: rdflib.Graph, set_iri: str, version_info: str) -> bytes:
+    """The mapping set `set_iri`, version `version_info`: a YAML metadata block (`#` lines) and one row
+    per mapping of the ontology, with the reference table's label, source and confidence."""
     rows = {r["iri"]: r for r in _rows() if r.get("iri")}
     used = set()
     body = []
@@ -121,7 +121,7 @@ def sssom_tsv(tbox: rdflib.Graph, version_iri: str, version_info: str) -> bytes:
     used.add("semapv")
     prefixes = {p: b for p, b in sorted(curie_map().items()) if p in used}
     meta = ["curie_map:"] + ["  %s: %s" % (p, b) for p, b in prefixes.items()] + [
-        "mapping_set_id: %s" % version_iri,
+        "mapping_set_id: %s" % set_iri,
         "mapping_set_version: %s" % _yaml_text(version_info),
         "mapping_set_title: %s" % _yaml_text("amlkg cross-references (relapsed and refractory AML)"),
         "mapping_set_description: %s" % _yaml_text(

@@ -94,5 +94,5 @@ def sssom_release(graphs: dict[str, bytes]) -> bytes:
 
     from .mappings import sssom_tsv
     tbox = rdflib.Graph().parse(data=graphs.get(str(ONTOLOGY_GRAPH), b"").decode("utf-8"), format="nt")
-    _, version_iri, info = release_iris("amlkg.sssom.tsv", graphs)
-    return sssom_tsv(tbox, version_iri, info)
+    set_iri, _, info = release_iris("amlkg.sssom.tsv", graphs)
+    return sssom_tsv(tbox, set_iri, info)
