@@ -16,16 +16,18 @@ from . import negotiation as n
 from .jsonld import ntriples_to_jsonld
 from .store import GRAPH_BASE, META_GRAPH
 from .store.base import VERSION_PREDICATE
-from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from .vocab import PREFIXES
 
 
 @dataclass(frozen=True)
 class ReleaseFormat:
-    """One release file: its name, media type, W3C format IRI and what it holds."""
+    """One release file: its name, media type, format IRI, what it holds, and whether it holds the whole
+    dataset (every triple, with the version triple) or one product made from it."""
     name: str
     media_type: str
     format_iri: str
     title: str
+    whole_dataset: bool = True
 
 
 #: the release files, in the order the catalogue lists them
@@ -40,10 +42,20 @@ RELEASE_FORMATS = (
                   "the union of the named graphs as N-Triples"),
     ReleaseFormat("amlkg.jsonld", n.JSON_LD, "http://www.w3.org/ns/formats/JSON-LD",
                   "the union of the named graphs as compact JSON-LD (the amlkg context embedded)"),
+    ReleaseFormat("amlkg-full.owl", n.RDF_XML, "http://www.w3.org/ns/formats/RDF_XML",
+                  "the full ontology in OWL 2 DL: vocabulary, recommendations with their quotes, FDA "
+                  "approvals and the reasoner's inferences (open this one in Protégé)", False),
+    ReleaseFormat("amlkg-base.owl", n.RDF_XML, "http://www.w3.org/ns/formats/RDF_XML",
+                  "the base ontology in OWL 2 DL: the vocabulary as edited, no data, no inferences", False),
     ReleaseFormat("amlkg-inferred.owl", n.RDF_XML, "http://www.w3.org/ns/formats/RDF_XML",
-                  "the ontology with the reasoner's inferences as RDF/XML (Protégé, owlready2)"),
+                  "the vocabulary with the reasoner's inferences, no data (OWL 2 DL)", False),
+    ReleaseFormat("amlkg.sssom.tsv", n.TSV, "https://w3id.org/sssom/",
+                  "the cross-references as an SSSOM mapping set (TSV with its YAML metadata)", False),
 )
 FORMATS_BY_NAME = {f.name: f for f in RELEASE_FORMATS}
+#: the OWL release files and the named graphs each is made of ("data": every graph of a source document)
+OWL_RELEASES = {"amlkg-base.owl": ("ontology",), "amlkg-inferred.owl": ("ontology", "inferred"),
+                "amlkg-full.owl": ("ontology", "inferred", "data")}
 
 
 def version_line(version: str) -> bytes:
@@ -62,10 +74,9 @@ def with_version(graphs: dict[str, bytes], version: str) -> dict[str, bytes]:
 def write_release_file(name: str, graphs: dict[str, bytes]) -> bytes:
     """The release file `name` of the dataset `graphs` (IRI -> N-Triples)."""
     fmt = FORMATS_BY_NAME[name]
-    if name == "amlkg-inferred.owl":  # pyoxigraph's writer: the same bytes in every process
-        tbox = graphs.get(str(ONTOLOGY_GRAPH), b"") + graphs.get(str(INFERRED_GRAPH), b"")
-        return ox.serialize(ox.parse(tbox, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.RDF_XML,
-                            prefixes=PREFIXES)
+    if name in OWL_RELEASES or name == "amlkg.sssom.tsv":
+        from .owl_release import owl_release, sssom_release
+        return owl_release(name, graphs) if name in OWL_RELEASES else sssom_release(graphs)
     union = b"".join(body if body.endswith(b"\n") or not body else body + b"\n"
                      for _, body in sorted(graphs.items()))
     if fmt.media_type == n.NTRIPLES:

@@ -184,7 +184,7 @@ def describe_dataset(store, root: str) -> rdflib.Graph:
         g.add((dist, DCAT.byteSize, Literal(len(body), datatype=XSD.nonNegativeInteger)))
         g.add((dist, DCTERMS.hasVersion, Literal(version)))
         g.add((dist, DCAT.version, Literal(version)))
-        if fmt.name != "amlkg-inferred.owl":  # the others hold the whole dataset
+        if fmt.whole_dataset:
             g.add((ds, VOID.dataDump, dist))
     return g
 

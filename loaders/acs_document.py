@@ -9,15 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import rdflib
+import rdflib.collection
 import yaml
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, XSD
 
 from kg_service.vocab import AMLKG, OA, PROV
 
-# YAML `when` keys holding numbers, and the bound each spelling means
-NUMERIC_BOUNDS = {"at_least": AMLKG.minInclusive, "more_than": AMLKG.minExclusive,
-                  "under": AMLKG.maxExclusive, "at_most": AMLKG.maxInclusive}
+from .reasoning import NUMBER_FIELDS
+
+# One source for every threshold: a numeric condition names the defined class of the ontology whose
+# datatype restriction holds the number (`remission_months: {class: LateRelapsedAML, ...}`), and its
+# bound is read from there, so the options finder and the reasoner cannot disagree on 12, 6 or 60.
+# The XSD facet of the restriction -> the condition's bound property
+FACET_BOUNDS = {XSD.minInclusive: AMLKG.minInclusive, XSD.minExclusive: AMLKG.minExclusive,
+                XSD.maxExclusive: AMLKG.maxExclusive, XSD.maxInclusive: AMLKG.maxInclusive}
 CONTEXT_CHARS = 32
 
 
@@ -44,6 +50,7 @@ class Vocabulary:
         self.factor_by_field = {str(f): s for s, f in tbox.subject_objects(AMLKG.profileField)}
         self.factors = set(tbox.subjects(RDF.type, AMLKG.ProfileFactor))
         self.strengths = {str(self.labels.get(s, "")): s for s in tbox.subjects(RDF.type, AMLKG.Strength)}
+        self.bounds = defined_bounds(tbox)
 
     def cls(self, name: str, where: str) -> URIRef:
         iri = AMLKG[name]
@@ -56,6 +63,24 @@ class Vocabulary:
         if iri is None:
             raise DataError("%s: %r is not a profile code of any class (amlkg:profileCode)" % (where, value))
         return iri
+
+
+def defined_bounds(tbox: rdflib.Graph) -> dict[URIRef, tuple[URIRef, URIRef, Literal]]:
+    """class -> (data property, bound property, value) for every defined class whose equivalent class
+    restricts a data property to a range of one facet (EarlyRelapsedAML: remissionDurationMonths,
+    maxExclusive, 12)."""
+    out = {}
+    for cls, eq in tbox.subject_objects(OWL.equivalentClass):
+        for part in rdflib.collection.Collection(tbox, tbox.value(eq, OWL.intersectionOf) or RDF.nil):
+            datatype = tbox.value(part, OWL.someValuesFrom)
+            facets = tbox.value(datatype, OWL.withRestrictions) if datatype is not None else None
+            if facets is None:
+                continue
+            for item in rdflib.collection.Collection(tbox, facets):
+                for facet, value in tbox.predicate_objects(item):
+                    if facet in FACET_BOUNDS:
+                        out[cls] = (tbox.value(part, OWL.onProperty), FACET_BOUNDS[facet], value)
+    return out
 
 
 def _as_list(value) -> list:
@@ -239,11 +264,16 @@ def _add_recommendation(g, rec, order, where, prefix, doc, texts, sections, temp
             g.add((cond, AMLKG.requiresBoolean, Literal(spec["is"])))
             cond_text = spec["text"]
         elif isinstance(spec, dict):
-            bounds = [(k, v) for k, v in spec.items() if k in NUMERIC_BOUNDS]
-            if not bounds or "text" not in spec or set(spec) - set(NUMERIC_BOUNDS) - {"text", "soft"}:
-                raise DataError("%s: %s needs one of %s and a text" % (where, field, sorted(NUMERIC_BOUNDS)))
-            for k, v in bounds:
-                g.add((cond, NUMERIC_BOUNDS[k], Literal(str(v), datatype=XSD.decimal)))
+            if "class" not in spec or "text" not in spec or set(spec) - {"class", "text", "soft"}:
+                raise DataError("%s: %s needs `class:` (the defined class of ontology/amlkg.owl that holds the "
+                                "bound) and a text (and may have `soft`)" % (where, field))
+            defined = vocab.cls(spec["class"], where)
+            prop, bound, value = vocab.bounds.get(defined, (None, None, None))
+            if prop != NUMBER_FIELDS.get(field):
+                raise DataError("%s: %s of %s is no bound on %s" % (where, spec["class"], field,
+                                                                    NUMBER_FIELDS.get(field, "a number")))
+            g.add((cond, bound, Literal(str(value), datatype=XSD.decimal)))
+            g.add((cond, AMLKG.boundsFrom, defined))
             cond_text = spec["text"]
         else:
             values = [vocab.code(v, "%s: %s" % (where, field)) for v in _as_list(spec)]

@@ -213,7 +213,8 @@ def release_manifest(sources: list[Source], digests: dict, graphs: dict[str, byt
 
 def write_release(release_dir: Path, graphs: dict[str, bytes], version: str, manifest: dict | None = None) -> None:
     """Release files (kg_service/release.py): the dataset as TriG/N-Quads, the union as Turtle,
-    N-Triples and JSON-LD, the ontology with its inferences as RDF/XML; each carries `version`.
+    N-Triples and JSON-LD (each with the version triple); the OWL files full, base and inferred
+    (kg_service/owl_release.py: own ontology IRIs, a version IRI naming `version`) and the SSSOM mappings.
     Beside them, the release manifest (`python -m kg_service changes` reads it)."""
     from kg_service.release import RELEASE_FORMATS, with_version, write_release_file
     release_dir.mkdir(parents=True, exist_ok=True)

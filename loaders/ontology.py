@@ -20,5 +20,13 @@ def parse_ontology(path: Path) -> rdflib.Graph:
 
 
 def load(files: dict, tbox: rdflib.Graph | None = None) -> rdflib.Graph:
-    """The ontology graph is the edit file as it stands."""
-    return parse_ontology(files["ontology"])
+    """The ontology graph is the edit file as it stands, once its cross-references agree with the
+    reference table (kg_service/mappings.py: the table's `match` column and confidence rule), with the
+    table's source and confidence of each mapping as axiom annotations."""
+    from kg_service.mappings import problems, provenance
+    graph = parse_ontology(files["ontology"])
+    wrong = problems(graph)
+    if wrong:
+        raise ValueError("%s: cross-references the reference table does not support:\n  %s"
+                         % (Path(files["ontology"]).name, "\n  ".join(wrong)))
+    return graph + provenance(graph)  # each mapping's source and confidence, from the table

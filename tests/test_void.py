@@ -12,7 +12,7 @@ import rdflib
 import requests
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from kg_service.release import RELEASE_FORMATS
+from kg_service.release import FORMATS_BY_NAME, RELEASE_FORMATS
 
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -20,7 +20,8 @@ PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
 GRAPH_VERSION = rdflib.URIRef("https://w3id.org/amlkg/graphVersion")
 RDFLIB_FORMATS = {"amlkg.trig": "trig", "amlkg.nq": "nquads", "amlkg.ttl": "turtle", "amlkg.nt": "nt",
-                  "amlkg.jsonld": "json-ld", "amlkg-inferred.owl": "xml"}
+                  "amlkg.jsonld": "json-ld", "amlkg-inferred.owl": "xml", "amlkg-base.owl": "xml",
+                  "amlkg-full.owl": "xml"}
 
 
 def health(url: str) -> dict:
@@ -113,13 +114,16 @@ def test_every_distribution_is_served_versioned_compressed_and_round_trips(live_
         assert len(raw) < len(plain.content) / 3 and gzip.decompress(raw) == plain.content
         assert requests.get(download, headers={"If-None-Match": zipped.headers["ETag"], "Accept-Encoding": "gzip"},
                             timeout=30).status_code == 304
-        if name != "amlkg-inferred.owl":  # the whole dataset, with its version triple
+        if FORMATS_BY_NAME[name].whole_dataset:  # the whole dataset, with its version triple
             assert parse_release(plain.content, name) == facts["triples"], name
             assert facts["graph_version"].encode() in plain.content
-        else:
+        elif name.endswith(".owl"):  # an ontology of its own, its version IRI naming the graph version
             assert parse_release(plain.content, name) > 1000
+            assert facts["graph_version"][:12].encode() in plain.content
+        else:  # the SSSOM mapping set
+            assert plain.content.startswith(b"#curie_map:") and b"skos:exactMatch" in plain.content
     assert {"application/trig", "application/n-quads", "text/turtle", "application/n-triples",
-            "application/ld+json", "application/rdf+xml"} <= media_types
+            "application/ld+json", "application/rdf+xml", "text/tab-separated-values"} <= media_types
 
 
 def test_release_files_of_the_build_round_trip_to_the_endpoint_count(store_path, store):
@@ -127,7 +131,7 @@ def test_release_files_of_the_build_round_trip_to_the_endpoint_count(store_path,
     version = store.graph_version()
     for fmt in RELEASE_FORMATS:
         body = (release / fmt.name).read_bytes()
-        if fmt.name == "amlkg-inferred.owl":
+        if not fmt.whole_dataset:
             continue
         assert parse_release(body, fmt.name) == store.triple_count(), fmt.name
         g = rdflib.Dataset() if fmt.name.endswith((".trig", ".nq")) else rdflib.Graph()

@@ -20,6 +20,11 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 AMLKG = PREFIXES["amlkg"]
 DESCRIPTIONS = (SKOS + "definition", RDFS + "comment", "http://purl.org/dc/terms/description")
+#: the OBO annotations that repeat the SKOS ones for OBO tools (a definition, its source, the synonyms):
+#: an entity document gives the SKOS ones (description, synonyms) and leaves these out
+_OBO, _OIO = "http://purl.obolibrary.org/obo/", "http://www.geneontology.org/formats/oboInOwl#"
+OBO_MIRRORS = frozenset([_OBO + "IAO_0000115", _OBO + "IAO_0000119"] +
+                        [_OIO + "has%sSynonym" % scope for scope in ("Exact", "Broad", "Narrow", "Related")])
 NUMERIC_FIELDS = ("age", "remission_months")
 NAME_KIND_RANK = {"label": 0, "brand": 1, "synonym": 2, "code": 3}
 MATCH_NAMES = ("exact", "prefix", "word", "substring")
@@ -118,7 +123,7 @@ def entity_document(store, queries, facts: dict, iri: str) -> dict | None:
     conditions = []
     for r in rows:
         prop, value, direction = str(r["property"]), r.get("value"), str(r["direction"])
-        if value is None or isinstance(value, BNode):
+        if value is None or isinstance(value, BNode) or prop in OBO_MIRRORS:
             continue
         label = str(r["valueLabel"]) if "valueLabel" in r else None
         if direction == "out":

@@ -56,7 +56,7 @@ def read_facts(store: Store, code_labels: dict[str, str]) -> Facts:
     """Everything the pages need from the graph that changes only with a build."""
     strengths = [(str(r["label"]), int(r["rank"])) for r in store.select(ui_query("strengths"))]
     choices: dict[str, list[tuple[str, str]]] = {}
-    roots = {"GeneMutation": "mutations", "Symptom": "symptoms"}
+    roots = {"GeneMutation": "mutations", "SymptomOrFinding": "symptoms"}
     for r in store.select(ui_query("form-vocabulary")):
         fld = roots.get(str(r["root"]).rsplit("/", 1)[-1])
         if fld and (str(r["code"]), str(r["label"])) not in choices.setdefault(fld, []):
