@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from rdflib import URIRef
 from rdflib.namespace import SKOS
 
 from kg_service import mappings

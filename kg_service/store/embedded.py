@@ -131,14 +131,20 @@ class EmbeddedStore(Store):
                 return fn()
             with gate.held():
                 return fn()
+        started = time.monotonic()
         future = self._pool.submit(fn) if gate is None else gate.submit(self._pool, fn)
         try:
-            return future.result(timeout=timeout)
+            result = future.result(timeout=timeout)
         except FutureTimeout:
             self.poisoned = True
             if gate is not None:
                 gate.abandon(future)  # this worker is being replaced: the runaway no longer counts
             raise QueryTimeout("query cut after %.1f s" % timeout)
+        if time.monotonic() - started > timeout:
+            # done, but after its deadline (the waiting thread was not scheduled in time): the limit
+            # holds whichever thread ran first; nothing runs on, so the worker stays
+            raise QueryTimeout("query ran past its %.1f s limit" % timeout)
+        return result
 
     def _query(self, query: str, *, default_graphs=None, named_graphs=None, base_iri=None):
         opened = self._opened  # one version for the whole evaluation, whatever a refresh does meanwhile
