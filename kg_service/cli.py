@@ -25,7 +25,9 @@ def _serve(args) -> int:
     from . import config
     settings = config.read({"KG_STORE": args.store})
     if args.store.startswith(("http://", "https://")):
-        _probe_remote(args.store)
+        code = _probe_remote(args.store)
+        if code:
+            return code
     else:
         code = _check_or_build(args, settings)
         if code:
@@ -106,24 +108,29 @@ def _check_store(args) -> int:
     return 0
 
 
-def _probe_remote(url: str) -> None:
-    """A remote store that is down at start is not fatal (the service answers 503 until it is back);
-    say so on one line."""
+def _probe_remote(url: str) -> int:
+    """0 when the remote store holds our build, or is down at start, which is not fatal (the service
+    answers 503 until it is back: said on one line); 2 after one line when it answers without our
+    graphs (serving it would answer every question with nothing)."""
     import logging
 
-    from .store import StoreError, open_store
+    from .store import DatasetMissing, StoreError, open_store
+    from .store.integrity import one_line
     quiet = logging.getLogger("kg_service.store")  # its retry warnings would repeat the line below
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
         with open_store(url, read_only=True, timeout=5.0) as store:
-            store.graph_version()
+            store.check_dataset()
+    except DatasetMissing as e:
+        print("error: %s" % one_line(str(e), 600), file=sys.stderr)
+        return 2
     except StoreError as e:
-        from .store.integrity import one_line
         print("warning: the store at %s does not answer (%s): serving 503 until it does"
               % (url, one_line(str(e))), file=sys.stderr)
     finally:
         quiet.setLevel(level)
+    return 0
 
 
 def _truthy(value) -> bool:

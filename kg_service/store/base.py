@@ -5,6 +5,8 @@ Rows are ``dict[str, rdflib term]`` so callers can format values without knowing
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import rdflib
@@ -12,6 +14,13 @@ import rdflib
 GRAPH_BASE = "https://w3id.org/amlkg/graph/"
 META_GRAPH = GRAPH_BASE + "meta"
 VERSION_PREDICATE = "https://w3id.org/amlkg/graphVersion"
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
+
+
+@lru_cache(maxsize=None)
+def store_query(name: str) -> str:
+    """The text of one of the store's own queries (kg_service/store/queries/<name>.rq)."""
+    return (QUERY_DIR / (name + ".rq")).read_text(encoding="utf-8")
 
 
 class StoreError(Exception):
@@ -31,6 +40,11 @@ class StoreUnavailable(StoreError):
 
 class QueryTimeout(StoreError):
     """The query ran past its time limit and was cut."""
+
+
+class DatasetMissing(StoreError):
+    """The store answers but does not hold a build of ours (no recorded version, or a graph the build
+    lists is absent): serving it would answer every question with nothing."""
 
 
 class QuerySyntaxError(ValueError):
@@ -85,8 +99,7 @@ class Store(ABC):
 
     def graph_version(self) -> str:
         """The version recorded by the last build (empty when the store was never built)."""
-        rows = self.select("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
-                           % (META_GRAPH, VERSION_PREDICATE))
+        rows = self.select(store_query("graph-version"))
         return str(rows[0]["v"]) if rows else ""
 
     def close(self) -> None:
