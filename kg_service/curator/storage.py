@@ -49,8 +49,9 @@ from typing import Callable
 import orjson
 import pyoxigraph as ox
 
-from ..store.base import GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, QueryTimeout, StoreError
-from ..store.embedded import prune_versions
+from ..store.base import (GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout,
+                          QueryUnsupported, StoreError)
+from ..store.embedded import _engine_call, prune_versions
 from ..store.integrity import fsync_dir, write_manifest
 
 try:  # how a published embedded version describes itself (kg_service/store/embedded.py)
@@ -250,18 +251,13 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
             before = _fingerprint(store)
             old_triples = _curated_triples(store)
             try:
-                _run_with_timeout(functools.partial(change, store), timeout)
+                _run_with_timeout(functools.partial(_engine_call, functools.partial(change, store)), timeout)
             except QueryTimeout:
                 abandoned = True  # still running on its thread: its staging copy is left to a later prune
                 raise
-            except SyntaxError as e:
+            except QuerySyntaxError as e:
                 raise CuratorError(400, "Update syntax error", str(e)[:500], "update-syntax") from None
-            except RuntimeError as e:  # pyoxigraph: evaluation errors, and RocksDB's own I/O errors
-                message = " ".join(str(e).split())[:500]
-                if message.startswith(("IO error", "Corruption", "Resource busy")):
-                    raise StoreError("the write could not be stored: %s" % message) from None
-                raise CuratorError(400, "Update failed", message, "update-failed") from None
-            except ValueError as e:
+            except QueryUnsupported as e:
                 raise CuratorError(400, "Update failed", str(e)[:500], "update-failed") from None
             hook("applied")
             if _fingerprint(store) != before:

@@ -22,10 +22,10 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from .. import negotiation as n
 from ..cache import get_cache
 from ..dataset import get_store
-from ..errors import ProblemError, problem, query_timeout, store_problem
+from ..errors import ProblemError, problem, store_problem
 from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash
-from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
+from ..store import StoreError
 from .guard import DEFAULT_MAX_COMPLEXITY, check_graph_iris, inspect_query, refuse_if_too_complex
 from .rowcap import cap_rows
 
@@ -179,24 +179,8 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
     try:
         body = store.raw(query, store_media_type(media_type), default_graphs=default_graphs,
                          named_graphs=named_graphs, base_iri=base)
-    except QuerySyntaxError as e:
-        raise _syntax_problem(e)
-    except QueryTimeout:
-        raise query_timeout(lim.timeout)
-    except StoreUnavailable as e:  # Overloaded (the concurrency gate) included
-        raise store_problem(e)
-    except RuntimeError as e:  # pyoxigraph's evaluation errors (an unsupported function), or RocksDB's
-        message = " ".join(str(e).split())[:300]
-        if message.startswith(("IO error", "Corruption", "Resource busy")):
-            raise ProblemError(503, "Store unavailable", "The store could not be read: %s" % message,
-                               kind="store-unavailable", headers={"Retry-After": "5"})
-        raise ProblemError(400, "Query evaluation error", "The query cannot be evaluated: %s" % message,
-                           kind="query-evaluation")
     except StoreError as e:
-        if str(e).startswith(("no RDF writer", "no results writer")):
-            raise ProblemError(406, "Not Acceptable", "This query's answer cannot be written as %s."
-                               % media_type, kind="not-acceptable")
-        raise
+        raise store_problem(e, timeout_seconds=lim.timeout) from None
     body, truncated = cap_rows(body, store_media_type(media_type), lim.row_cap)
     body = rewrite_graph(body, media_type)  # JSON-LD with the amlkg context, N-Quads, TriG
     if truncated:
@@ -319,20 +303,6 @@ def _update_refused() -> ProblemError:
                         "This is a read-only SPARQL endpoint: SPARQL Update (INSERT, DELETE, LOAD, "
                         "CLEAR, DROP, …) is refused and nothing was changed. The graph is rebuilt from "
                         "its sources with `python -m kg_service build`.", kind="update-refused")
-
-
-def _syntax_problem(e: QuerySyntaxError) -> ProblemError:
-    message = str(e)
-    text = re.sub(r"^error at \d+:\d+:\s*", "", message)
-    if len(text) > 300:
-        text = text[:300] + "…"
-    extra = {}
-    if e.line is not None:
-        extra = {"line": e.line, "column": e.column}
-        detail = "Syntax error at line %d, column %d: %s" % (e.line, e.column, text)
-    else:
-        detail = "Syntax error: %s" % text
-    return ProblemError(400, "Query syntax error", detail, kind="query-syntax", **extra)
 
 
 #: longest header value built from request input (a longer one is cut and ends with CUT_MARK)

@@ -24,11 +24,15 @@ def store_query(name: str) -> str:
 
 
 class StoreError(Exception):
-    """A store operation failed for a reason that is not the caller's query."""
+    """A store operation failed. Each subclass is one kind of trouble, raised the same way by every
+    backend (the engine's and the server's own errors are sorted into them inside the store, once);
+    `kg_service.errors.store_problem` is the one table from a kind to an HTTP answer. A plain
+    StoreError is trouble of the store itself (a refused login, a damaged answer)."""
 
 
 class StoreUnavailable(StoreError):
-    """The backend cannot be reached now (a remote server down, a store being swapped).
+    """The backend cannot be reached or read now (a remote server down, a store being swapped, a disk
+    error); it may work again shortly.
 
     `retry_after` is the number of seconds a client may wait before trying again (``Retry-After``).
     """
@@ -38,8 +42,8 @@ class StoreUnavailable(StoreError):
         self.retry_after = retry_after
 
 
-class QueryTimeout(StoreError):
-    """The query ran past its time limit and was cut."""
+class Overloaded(StoreUnavailable):
+    """Every query slot of this worker stayed busy for the whole queue wait: answer 503, retry later."""
 
 
 class DatasetMissing(StoreError):
@@ -47,12 +51,25 @@ class DatasetMissing(StoreError):
     lists is absent): serving it would answer every question with nothing."""
 
 
-class QuerySyntaxError(ValueError):
+class QueryTimeout(StoreError):
+    """The query ran past its time limit and was cut (it would run out of time again)."""
+
+
+class QuerySyntaxError(StoreError, ValueError):
     """The query text is not valid SPARQL; `line` and `column` locate the problem when known."""
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
         self.line, self.column = line, column
+
+
+class QueryUnsupported(StoreError):
+    """The query parses but the engine cannot evaluate it (a function it does not implement, a value
+    it refuses): the caller's query, not the store, is at fault."""
+
+
+class UnsupportedFormat(StoreError):
+    """The store cannot write this query's answer in the media type asked for."""
 
 
 class Store(ABC):

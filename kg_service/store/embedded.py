@@ -13,6 +13,7 @@ deadline; the runaway evaluation cannot be interrupted, so the store then report
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,8 +29,8 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Literal, URIRef
 
-from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, Store,
-                   StoreError)
+from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, QueryUnsupported,
+                   Store, StoreError, StoreUnavailable, UnsupportedFormat)
 from .binding import bind_values
 from .integrity import fsync_dir, write_manifest
 
@@ -59,13 +60,42 @@ def to_rdflib(term):
     raise StoreError("unsupported term %r" % (term,))
 
 
-def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
-    msg = str(exc)
-    line = col = None
-    m = re.search(r"(\d+):(\d+)", msg)
-    if m:
-        line, col = int(m.group(1)), int(m.group(2))
-    return QuerySyntaxError(msg, line, col)
+#: how RocksDB names trouble of the files under a store (its status names open the message)
+_DISK_TROUBLE = ("IO error", "Corruption", "Resource busy")
+
+
+def engine_error(e: Exception) -> StoreError:
+    """pyoxigraph's exception as the store's kind of trouble: the one place its errors are sorted
+    (queries here, curator writes too), so that no caller reads messages.
+
+    >>> type(engine_error(SyntaxError("error at 1:8: expected a variable"))).__name__
+    'QuerySyntaxError'
+    >>> type(engine_error(RuntimeError("The function <urn:f> is not supported"))).__name__
+    'QueryUnsupported'
+    >>> type(engine_error(RuntimeError("IO error: No space left on device"))).__name__
+    'StoreUnavailable'
+    """
+    if isinstance(e, StoreError):
+        return e
+    message = " ".join(str(e).split())[:500]
+    if isinstance(e, SyntaxError):
+        m = re.search(r"(\d+):(\d+)", message)
+        return QuerySyntaxError(message, *(map(int, m.groups()) if m else ()))
+    if isinstance(e, OSError) or (isinstance(e, RuntimeError) and message.startswith(_DISK_TROUBLE)):
+        return StoreUnavailable("the store could not be read: %s" % message)
+    if isinstance(e, ValueError):
+        return QuerySyntaxError(message)
+    return QueryUnsupported(message)
+
+
+def _engine_call(fn):
+    """Run `fn` (which calls pyoxigraph), its errors sorted by `engine_error`."""
+    try:
+        return fn()
+    except StoreError:
+        raise
+    except (SyntaxError, ValueError, RuntimeError, OSError) as e:
+        raise engine_error(e) from None
 
 
 class EmbeddedStore(Store):
@@ -125,6 +155,7 @@ class EmbeddedStore(Store):
     # -- queries ----------------------------------------------------------------------------
     def _run(self, fn, timeout: float | None):
         timeout = timeout if timeout is not None else self.default_timeout
+        fn = functools.partial(_engine_call, fn)  # results are read lazily: their errors too
         gate = self.gate  # kg_service.limits.QueryGate: a slot per evaluation, Overloaded when none frees
         if not timeout:
             if gate is None:
@@ -153,12 +184,7 @@ class EmbeddedStore(Store):
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         if base_iri:
             kwargs["base_iri"] = base_iri
-        try:
-            return opened.store.query(query, **kwargs)
-        except SyntaxError as e:
-            raise _syntax_error(e) from None
-        except ValueError as e:
-            raise QuerySyntaxError(str(e)) from None
+        return opened.store.query(query, **kwargs)
 
     def select(self, query, bindings=None, *, timeout=None):
         """Rows of a SELECT as dicts of rdflib terms (unbound variables are left out).
@@ -212,11 +238,11 @@ class EmbeddedStore(Store):
             if isinstance(res, ox.QueryTriples):
                 fmt = ox.RdfFormat.from_media_type(media_type)
                 if fmt is None:
-                    raise StoreError("no RDF writer for %s" % media_type)
+                    raise UnsupportedFormat("This query's answer cannot be written as %s." % media_type)
                 return ox.serialize(res, format=fmt)
             fmt = ox.QueryResultsFormat.from_media_type(media_type)
             if fmt is None:
-                raise StoreError("no results writer for %s" % media_type)
+                raise UnsupportedFormat("This query's answer cannot be written as %s." % media_type)
             return res.serialize(format=fmt)
         return self._run(run, timeout)
 

@@ -333,6 +333,10 @@ class _Wrapper(SPARQLWrapper):
         return self._createRequest()
 
 
+class _NotFound(StoreError):
+    """The server answered 404: no service at the URL, or (to a Graph Store DELETE) no such graph."""
+
+
 class _Dataset(NamedTuple):
     """What the server holds of ours: the build's version ("" when none) and its graphs (None then)."""
     version: str
@@ -527,7 +531,7 @@ class RemoteStore(Store):
             return StoreError("%s: the server refused access (HTTP %d): set KG_STORE_USER, "
                               "KG_STORE_PASSWORD and, if needed, KG_STORE_AUTH" % (what, code))
         if code == 404:
-            return StoreError("%s: no SPARQL service at this URL (HTTP 404)" % what)
+            return _NotFound("%s: no SPARQL service at this URL (HTTP 404)" % what)
         if code in (406, 415) and form:
             return QuerySyntaxError("not a %s query (the server cannot answer it as one)" % form)
         if code == 429:
@@ -659,8 +663,8 @@ class RemoteStore(Store):
         try:
             self._call(build, timeout=self.write_timeout, what="%s <%s>" % (method, graph_iri),
                        write=True)
-        except StoreError as e:
-            if method == "DELETE" and "HTTP 404" in str(e):
+        except _NotFound:
+            if method == "DELETE":
                 return  # already absent
             raise
 
