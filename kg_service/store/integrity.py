@@ -119,7 +119,7 @@ def check_store(location: str) -> StoreState:
     with a one-line message saying what is wrong and what to do."""
     import pyoxigraph as ox
 
-    from .base import META_GRAPH, VERSION_PREDICATE
+    from .versions import recorded_version
 
     root = Path(location)
     link = root / "current"
@@ -138,16 +138,15 @@ def check_store(location: str) -> StoreState:
             fix))
     try:
         store = ox.Store.read_only(str(target))
-        rows = list(store.query("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
-                                % (META_GRAPH, VERSION_PREDICATE)))
+        version = recorded_version(store)
         triples = len(store)
     except (OSError, RuntimeError, ValueError) as e:
         raise StoreCorrupt("the store at %s is corrupt: %s; %s"
                            % (location, one_line(str(e)), fix)) from None
-    if not rows:
+    if not version:
         raise StoreCorrupt("the store at %s is corrupt: it records no graph version (not a finished build); %s"
                            % (location, fix))
-    return StoreState(location, str(target), rows[0]["v"].value, triples, problems is not None)
+    return StoreState(location, str(target), version, triples, problems is not None)
 
 
 def one_line(text: str, limit: int = 300) -> str:
