@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyoxigraph as ox
-
 from . import negotiation as n
 from .jsonld import ntriples_to_jsonld
 from .store import GRAPH_BASE, META_GRAPH
+from .store import rdf as ox
 from .store.base import VERSION_PREDICATE
 from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 
-import pyoxigraph as ox
-
 from .. import negotiation as n
 from ..store import META_GRAPH, StoreError
+from ..store import rdf as ox
 
 log = logging.getLogger("kg_service.sparql")
 

@@ -108,6 +108,16 @@ class EmbeddedStore(Store):
         self._opened = _Opened(None, None, {}, False)
         self._open_current()
 
+    @classmethod
+    def in_memory(cls) -> "EmbeddedStore":
+        """A writable store in memory only, nothing on disk: to query graphs that are not served
+        (an older build's, for release notes). Its default graph is the union of its named graphs."""
+        store = cls.__new__(cls)
+        store.root, store.read_only, store.default_timeout, store.poisoned = None, False, None, False
+        store._lock = threading.Lock()
+        store._opened = _Opened(ox.Store(), None, {}, False, version="")
+        return store
+
     # -- lifecycle --------------------------------------------------------------------------
     def _open_current(self) -> None:
         target = current(self.root)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .base import GRAPH_BASE, store_query
-from .integrity import fsync_dir
+from .base import GRAPH_BASE, StoreError
+from .integrity import fsync_dir, recorded_version  # noqa: F401 (part of this module's interface)
 
 KEEP_VERSIONS = 3
 FACTS_FILE = "amlkg-version.json"  # written beside RocksDB's files: the version and its size
@@ -125,10 +125,14 @@ def prune(root: Path, keep: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def recorded_version(store: ox.Store) -> str:
-    """The version a build (or curator write) recorded in the meta graph ("" when there is none)."""
-    rows = list(store.query(store_query("graph-version")))
-    return rows[0]["v"].value if rows else ""
+def version_quads(directory: Path) -> list:
+    """The quads of the named graphs of one version directory (a version the store keeps)."""
+    try:
+        store = ox.Store.read_only(str(directory))
+    except (OSError, RuntimeError) as e:
+        raise StoreError("the store version at %s cannot be opened (%s)"
+                         % (Path(directory).name, str(e).splitlines()[0])) from None
+    return [q for q in store if isinstance(q.graph_name, ox.NamedNode)]
 
 
 def has_union_copy(store: ox.Store) -> bool:
