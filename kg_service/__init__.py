@@ -5,15 +5,19 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from flask import Flask
+from .disclaimer import DISCLAIMER
 
-DISCLAIMER = ("Not medical advice. amlkg restates one patient-education document (American Cancer "
-              "Society, revised 2022-12-01) as data; treatment decisions belong to a patient's care team.")
+if TYPE_CHECKING:  # importing a subpackage (the store, the loaders' helpers) must not load Flask
+    from flask import Flask
+
+__all__ = ["create_app", "DISCLAIMER"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config layers, the served store, the sparql/api/ui blueprints, problem errors."""
+    from flask import Flask
     app = Flask(__name__, instance_relative_config=True)
     from . import config, dataset, errors, services
     config.load(app, test_config)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import orjson
 from flask import Blueprint
 
-from .. import DISCLAIMER
+from ..disclaimer import DISCLAIMER
 from ..options import BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, MUTATION_WORDS, NUMBER_NOTATION, PROFILE_FIELDS
 from ..dataset import get_store
 from ..services import get_finder, get_queries

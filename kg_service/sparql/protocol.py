@@ -12,8 +12,6 @@ answers capped at KG_RESULT_ROW_CAP rows. Answers are cached per graph version.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
 from flask import Blueprint, Response, current_app, request
@@ -26,7 +24,8 @@ from ..errors import ProblemError, problem, store_problem
 from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash
 from ..store import StoreError
-from .guard import DEFAULT_MAX_COMPLEXITY, check_graph_iris, inspect_query, refuse_if_too_complex
+from .endpoint import Limits, content_type, endpoint_base, limits
+from .guard import check_graph_iris, inspect_query, refuse_if_too_complex
 from .rowcap import cap_rows
 
 bp = Blueprint("sparql", __name__, url_prefix="/sparql", static_folder="static",
@@ -38,36 +37,6 @@ UPDATE = "application/sparql-update"
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers",
          "X-AMLKG-Truncated, X-AMLKG-Row-Cap, X-AMLKG-Warning, X-AMLKG-Cache, Retry-After"))
-_CONTENT_TYPES = {}  # media type -> Content-Type header value
-
-
-def content_type(media_type: str) -> str:
-    """The Content-Type header for a media type (text/* types say UTF-8)."""
-    ct = _CONTENT_TYPES.get(media_type)
-    if ct is None:
-        ct = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
-        _CONTENT_TYPES[media_type] = ct
-    return ct
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The endpoint's settings, read once from the config."""
-    max_query_bytes: int
-    row_cap: int
-    timeout: float
-    max_complexity: int = DEFAULT_MAX_COMPLEXITY
-
-    @property
-    def max_raw(self) -> int:
-        # percent-encoding can triple a query's length in a URL or form body
-        return 3 * self.max_query_bytes + 8192
-
-
-def limits() -> Limits:
-    return current_app.extensions["amlkg_sparql"]
-
-
 @bp.after_request
 def _cors(resp: Response) -> Response:
     """Every /sparql answer, errors included, may be read by pages of any origin."""
@@ -333,30 +302,6 @@ def _known_graphs(store, version: str) -> frozenset:
         _KNOWN.clear()
         _KNOWN[(id(store), version)] = known
     return known
-
-
-_HOST = re.compile(r"^(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
-_BASES: dict = {}
-
-
-def endpoint_base(environ) -> str:
-    """The endpoint's own URL (…/sparql): the base IRI of queries and the service description's
-    sd:endpoint. Computed once per host (werkzeug's request.base_url costs ~20 µs a request)."""
-    k = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
-         environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""))
-    base = _BASES.get(k)
-    if base is None:
-        scheme = k[0] if k[0] in ("http", "https") else "http"
-        host = k[1] if k[1] and _HOST.match(k[1]) else None
-        if host is None:
-            port = k[3] or ""
-            host = (k[2] or "localhost") + ("" if (scheme, port) in (("http", "80"), ("https", "443"), ("http", ""))
-                                            else ":" + port)
-        base = "%s://%s%s/sparql" % (scheme, host, quote(k[4].rstrip("/"), safe="/"))
-        if len(_BASES) > 512:
-            _BASES.clear()
-        _BASES[k] = base
-    return base
 
 
 class CachedAnswers:

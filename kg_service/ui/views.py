@@ -10,7 +10,8 @@ from flask import Response, render_template, request, url_for
 from rdflib import URIRef
 from werkzeug.datastructures import MultiDict
 
-from .. import DISCLAIMER, negotiation, pathway
+from .. import negotiation, pathway
+from ..disclaimer import DISCLAIMER
 from ..dataset import get_store
 from ..errors import ProblemError, problem, store_problem
 from ..jsonld import graph_to_jsonld
