@@ -52,16 +52,17 @@ def _check_or_build(args, settings) -> int:
     The check and the build run in child processes: RocksDB starts background threads the first time
     a store is opened, and server workers forked from a process holding them would hang on their
     first write (a curator write's flush)."""
+    from . import config
     code, message = _run_check(args.store)
     if code == 0:
         return 0
     if code == CHECK_MISSING:
-        if not _truthy(settings.get("KG_BUILD_IF_MISSING")):
+        if not config.flag(settings.get("KG_BUILD_IF_MISSING")):
             print("error: %s (KG_BUILD_IF_MISSING is off)" % message, file=sys.stderr)
             return 2
         print("no store at %s: building it first" % args.store, file=sys.stderr)
     elif code == CHECK_CORRUPT:
-        if not _truthy(settings.get("KG_REBUILD_IF_CORRUPT")):
+        if not config.flag(settings.get("KG_REBUILD_IF_CORRUPT")):
             print("error: %s" % message, file=sys.stderr)
             return 2
         print("warning: %s; KG_REBUILD_IF_CORRUPT is on: rebuilding" % message, file=sys.stderr)
@@ -131,12 +132,6 @@ def _probe_remote(url: str) -> int:
     finally:
         quiet.setLevel(level)
     return 0
-
-
-def _truthy(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def _query(args) -> int:

@@ -310,10 +310,11 @@ def _large_thread_stacks() -> None:
 
 def wrap_rate_limit(app) -> None:
     """Install the per-client rate limit around the whole app when KG_RATE_LIMIT > 0."""
+    from .config import flag
     rate = float(app.config["KG_RATE_LIMIT"] or 0)
     if rate > 0:
         app.wsgi_app = RateLimit(app.wsgi_app, rate, int(app.config["KG_RATE_LIMIT_BURST"]),
-                                 bool(app.config["KG_RATE_LIMIT_LOOPBACK"]))
+                                 flag(app.config["KG_RATE_LIMIT_LOOPBACK"]))
 
 
 def get_gate(app=None) -> QueryGate:

@@ -11,9 +11,11 @@ from typing import Iterable, Mapping
 
 import rdflib
 
-GRAPH_BASE = "https://w3id.org/amlkg/graph/"
+from ..vocab import BASE, GRAPH
+
+GRAPH_BASE = str(GRAPH)
 META_GRAPH = GRAPH_BASE + "meta"
-VERSION_PREDICATE = "https://w3id.org/amlkg/graphVersion"
+VERSION_PREDICATE = BASE + "graphVersion"
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
 
