@@ -253,12 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["markdown", "json"], default="markdown")
     r.set_defaults(func=_changes)
 
-    try:
-        from .api.cli import add_commands
-    except ModuleNotFoundError:
-        add_commands = None
-    if add_commands:
-        add_commands(sub, DEFAULT_STORE)
+    from .finder_cli import add_commands
+    add_commands(sub, DEFAULT_STORE)
     return p
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from kg_service.store import open_store
 
-from store_support import (SAMPLE_GRAPHS, VERSION, FakeSparqlServer, OxigraphServer,
+from tests.store.store_support import (SAMPLE_GRAPHS, VERSION, FakeSparqlServer, OxigraphServer,
                            publish_embedded, publish_remote)
 
 

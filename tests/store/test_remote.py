@@ -14,7 +14,7 @@ from kg_service.store import (META_GRAPH, BindingError, QuerySyntaxError, QueryT
                               StoreUnavailable, open_store)
 from kg_service.store.remote import RemoteStore
 
-from store_support import AML, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION, publish_remote
+from tests.store.store_support import AML, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION, publish_remote
 
 JSON = {"Content-Type": "application/sparql-results+json"}
 ONE_ROW = b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":"1"}}]}}'

@@ -9,7 +9,7 @@ from kg_service.store import open_store
 from kg_service.store.embedded import EmbeddedStore
 from kg_service.store.versions import KEEP_VERSIONS, current, publish_lock, read_facts
 
-from store_support import SAMPLE_GRAPHS
+from tests.store.store_support import SAMPLE_GRAPHS
 
 
 def test_publish_swaps_current_and_prunes(tmp_path):
