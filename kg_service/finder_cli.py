@@ -1,5 +1,5 @@
-"""The options finder on the command line (the same answers as the JSON API): `options` (the finder, same fields as /api/options), `ask` (a
-plain-language question) and `annotate` (a cohort file, one patient per row)."""
+"""The options finder on the command line, with the JSON API's answers: `options` (the same fields as
+/api/options), `ask` (a plain-language question) and `annotate` (a cohort file, one patient per row)."""
 from __future__ import annotations
 
 import argparse
