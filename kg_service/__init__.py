@@ -5,15 +5,19 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from flask import Flask
+from .disclaimer import DISCLAIMER
 
-DISCLAIMER = ("Not medical advice. amlkg restates one patient-education document (American Cancer "
-              "Society, revised 2022-12-01) as data; treatment decisions belong to a patient's care team.")
+if TYPE_CHECKING:  # importing a subpackage (the store, the loaders' helpers) must not load Flask
+    from flask import Flask
+
+__all__ = ["create_app", "DISCLAIMER"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config layers, the served store, the sparql/api/ui blueprints, problem errors."""
+    from flask import Flask
     app = Flask(__name__, instance_relative_config=True)
     from . import config, dataset, errors, services
     config.load(app, test_config)
@@ -25,10 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     from . import void
     void.init_app(app)         # /.well-known/void, /downloads/*, /context.jsonld
-    for name in ("sparql", "api", "ui", "cds", "fhir"):
-        module = _optional_blueprint(name)
-        if module is not None:
-            module.init_app(app)
+    from . import api, cds, fhir, sparql, ui
+    for area in (sparql, api, ui, cds, fhir):
+        area.init_app(app)  # each area registers its blueprints
     from . import curator, headers, limits, request_log
     curator.init_app(app)      # /curator/*: only when KG_CURATOR_TOKEN is set
     limits.init_app(app)       # body/URL limits, the query gate of the served store
@@ -42,13 +45,3 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["STARTED_AT"] = time.time()
     return app
 
-
-def _optional_blueprint(name: str):
-    """Import kg_service.<name> if that area exists yet (each area registers itself)."""
-    import importlib
-    try:
-        return importlib.import_module("%s.%s" % (__name__, name))
-    except ModuleNotFoundError as e:
-        if e.name == "%s.%s" % (__name__, name):
-            return None
-        raise

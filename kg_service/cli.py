@@ -25,7 +25,9 @@ def _serve(args) -> int:
     from . import config
     settings = config.read({"KG_STORE": args.store})
     if args.store.startswith(("http://", "https://")):
-        _probe_remote(args.store)
+        code = _probe_remote(args.store)
+        if code:
+            return code
     else:
         code = _check_or_build(args, settings)
         if code:
@@ -50,16 +52,17 @@ def _check_or_build(args, settings) -> int:
     The check and the build run in child processes: RocksDB starts background threads the first time
     a store is opened, and server workers forked from a process holding them would hang on their
     first write (a curator write's flush)."""
+    from . import config
     code, message = _run_check(args.store)
     if code == 0:
         return 0
     if code == CHECK_MISSING:
-        if not _truthy(settings.get("KG_BUILD_IF_MISSING")):
+        if not config.flag(settings.get("KG_BUILD_IF_MISSING")):
             print("error: %s (KG_BUILD_IF_MISSING is off)" % message, file=sys.stderr)
             return 2
         print("no store at %s: building it first" % args.store, file=sys.stderr)
     elif code == CHECK_CORRUPT:
-        if not _truthy(settings.get("KG_REBUILD_IF_CORRUPT")):
+        if not config.flag(settings.get("KG_REBUILD_IF_CORRUPT")):
             print("error: %s" % message, file=sys.stderr)
             return 2
         print("warning: %s; KG_REBUILD_IF_CORRUPT is on: rebuilding" % message, file=sys.stderr)
@@ -106,30 +109,29 @@ def _check_store(args) -> int:
     return 0
 
 
-def _probe_remote(url: str) -> None:
-    """A remote store that is down at start is not fatal (the service answers 503 until it is back);
-    say so on one line."""
+def _probe_remote(url: str) -> int:
+    """0 when the remote store holds our build, or is down at start, which is not fatal (the service
+    answers 503 until it is back: said on one line); 2 after one line when it answers without our
+    graphs (serving it would answer every question with nothing)."""
     import logging
 
-    from .store import StoreError, open_store
+    from .store import DatasetMissing, StoreError, open_store
+    from .store.integrity import one_line
     quiet = logging.getLogger("kg_service.store")  # its retry warnings would repeat the line below
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
         with open_store(url, read_only=True, timeout=5.0) as store:
-            store.graph_version()
+            store.check_dataset()
+    except DatasetMissing as e:
+        print("error: %s" % one_line(str(e), 600), file=sys.stderr)
+        return 2
     except StoreError as e:
-        from .store.integrity import one_line
         print("warning: the store at %s does not answer (%s): serving 503 until it does"
               % (url, one_line(str(e))), file=sys.stderr)
     finally:
         quiet.setLevel(level)
-
-
-def _truthy(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+    return 0
 
 
 def _query(args) -> int:
@@ -251,12 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["markdown", "json"], default="markdown")
     r.set_defaults(func=_changes)
 
-    try:
-        from .api.cli import add_commands
-    except ModuleNotFoundError:
-        add_commands = None
-    if add_commands:
-        add_commands(sub, DEFAULT_STORE)
+    from .finder_cli import add_commands
+    add_commands(sub, DEFAULT_STORE)
     return p
 
 

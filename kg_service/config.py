@@ -86,6 +86,18 @@ def load(app, test_config: dict | None) -> None:
         app.config.update(test_config)
 
 
+def flag(value) -> bool:
+    """A yes/no setting, read one way wherever it comes from (JSON from the environment, a config
+    file, a test): "1", "true", "yes", "on" (any case) and true values are yes; anything else is no.
+
+    >>> [flag(v) for v in (True, 1, "true", "Yes", " on ", False, 0, "false", "no", "off", "", None)]
+    [True, True, True, True, True, False, False, False, False, False, False, False]
+    """
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
 def _loads(value: str):
     """Environment values: JSON when they parse as JSON (numbers, booleans), else the string."""
     import json

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
+
+from .store import (BindingError, Overloaded, QuerySyntaxError, QueryTimeout, QueryUnsupported, StoreError,
+                    StoreUnavailable, UnsupportedFormat)
 
 PROBLEM_TYPE_BASE = "https://w3id.org/amlkg/problems/"
 log = logging.getLogger("kg_service")
@@ -51,23 +55,70 @@ def query_timeout(seconds: float | None = None, detail: str = "") -> ProblemErro
         % ("%g s" % seconds if seconds is not None else "its time limit")), kind="query-timeout", **extra)
 
 
-def store_problem(e: Exception) -> ProblemError:
-    """The one answer to each kind of store trouble, whatever the route: a busy worker (503 +
-    Retry-After), a query cut at its deadline (504, no Retry-After), a value that cannot be bound
-    (400), an unreachable or damaged store (503 + Retry-After)."""
-    from .limits import Overloaded
-    from .store import BindingError, QueryTimeout, StoreUnavailable
-    if isinstance(e, Overloaded):
-        return ProblemError(503, "Server busy", str(e), kind="overloaded", headers={"Retry-After": str(e.retry_after)})
-    if isinstance(e, QueryTimeout):
-        return query_timeout(detail="%s; narrow the request (it would run out of time again)." % e if str(e) else "")
-    if isinstance(e, BindingError):
-        return ProblemError(400, "Invalid parameters", "A value could not be bound: %s" % str(e)[:300],
-                            kind="invalid-parameters", errors={"parameters": str(e)[:300]})
-    retry = getattr(e, "retry_after", 5) if isinstance(e, StoreUnavailable) else 5
-    detail = str(e).splitlines()[0][:500] if str(e) else "the graph store cannot be reached now"
-    return ProblemError(503, "Store unavailable", detail, kind="store-unavailable",
-                        headers={"Retry-After": str(retry or 5)})
+#: The one table from a kind of store trouble to its answer, whatever the route or backend: (kind,
+#: status, title, problem type, Retry-After?). The first kind the error is an instance of wins, so a
+#: kind comes before its base. 503 with Retry-After means "busy or away now, retry"; a query cut at
+#: its deadline is 504 without one (the same query would run out of time again).
+STORE_PROBLEMS = (
+    (Overloaded, 503, "Server busy", "overloaded", True),
+    (StoreUnavailable, 503, "Store unavailable", "store-unavailable", True),
+    (QueryTimeout, 504, "Query timeout", "query-timeout", False),
+    (QuerySyntaxError, 400, "Query syntax error", "query-syntax", False),
+    (QueryUnsupported, 400, "Query evaluation error", "query-evaluation", False),
+    (UnsupportedFormat, 406, "Not Acceptable", "not-acceptable", False),
+    (BindingError, 400, "Invalid parameters", "invalid-parameters", False),
+    (StoreError, 503, "Store unavailable", "store-unavailable", True),
+)
+
+
+def store_problem(e: Exception, *, timeout_seconds: float | None = None) -> ProblemError:
+    """The answer to a store error, by its kind (STORE_PROBLEMS), never by its message's words;
+    `timeout_seconds`, when known, is the limit a cut query ran into.
+
+    >>> p = store_problem(QueryTimeout("Service Unavailable: connection refused"))
+    >>> p.status, p.kind, p.headers
+    (504, 'query-timeout', {})
+    >>> p = store_problem(StoreUnavailable("query timed out", retry_after=7))
+    >>> p.status, p.kind, p.headers
+    (503, 'store-unavailable', {'Retry-After': '7'})
+    """
+    for kind, status, title, problem_type, retry in STORE_PROBLEMS:
+        if isinstance(e, kind):
+            break
+    else:
+        raise TypeError("not a store error: %r" % (e,))
+    text = str(e)
+    headers = {"Retry-After": str(getattr(e, "retry_after", None) or 5)} if retry else {}
+    extra = {}
+    if kind is QueryTimeout:
+        if timeout_seconds is not None:
+            return query_timeout(timeout_seconds)
+        return query_timeout(detail="%s; narrow the request (it would run out of time again)." % text if text else "")
+    if kind is QuerySyntaxError:
+        detail, extra = _syntax_detail(e)
+    elif kind is QueryUnsupported:
+        detail = "The query cannot be evaluated: %s" % _cut(" ".join(text.split()), 300)
+    elif kind is BindingError:
+        detail = "A value could not be bound: %s" % text[:300]
+        extra = {"errors": {"parameters": text[:300]}}
+    elif retry and kind is not Overloaded:
+        detail = text.splitlines()[0][:500] if text else "the graph store cannot be reached now"
+    else:
+        detail = text
+    return ProblemError(status, title, detail, kind=problem_type, headers=headers, **extra)
+
+
+def _syntax_detail(e: QuerySyntaxError) -> tuple[str, dict]:
+    """The detail of a syntax error, with its line and column when the parser gave them."""
+    text = _cut(re.sub(r"^error at \d+:\d+:\s*", "", str(e)), 300)
+    if e.line is not None:
+        where = "line %d" % e.line + (", column %d" % e.column if e.column is not None else "")
+        return "Syntax error at %s: %s" % (where, text), {"line": e.line, "column": e.column}
+    return "Syntax error: %s" % text, {}
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def init_app(app: Flask) -> None:
@@ -76,6 +127,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ProblemError)
     def _problem(e: ProblemError):
         return problem(e.status, e.title, e.detail, kind=e.kind, headers=e.headers, **e.extra)
+
+    @app.errorhandler(StoreError)
+    def _store(e: StoreError):
+        """Store trouble on any route (STORE_PROBLEMS), never a 500."""
+        p = store_problem(e)
+        return problem(p.status, p.title, p.detail, kind=p.kind, headers=p.headers, **p.extra)
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

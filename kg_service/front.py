@@ -28,6 +28,8 @@ from urllib.parse import unquote_to_bytes
 
 import orjson
 
+from .server import leave, worker_ready
+
 #: the longest request target (path and query string) granian's HTTP/1 parser (hyper) accepts; a
 #: longer one is answered 414 with an empty body by the server itself, before any Python runs
 SERVER_MAX_TARGET = 65_534
@@ -81,7 +83,6 @@ class Front:
             if message["type"] == "lifespan.startup":
                 if self.warm is not None:
                     await asyncio.get_running_loop().run_in_executor(self.pool, self.warm)
-                from .server import worker_ready
                 worker_ready()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -243,16 +244,6 @@ async def _send_problem(send, refused: _Refused) -> None:
         await send({"type": "http.response.body", "body": body})
     except Exception:  # noqa: BLE001 - the client went away
         pass
-
-
-def leave(code: int) -> None:
-    """Flush and end the process at once, without waiting for helper threads."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
 
 
 def create_front():

@@ -7,10 +7,9 @@ The same holds for every backend, since a remote server's JSON-LD or TriG would 
 """
 from __future__ import annotations
 
-import pyoxigraph as ox
-
 from . import negotiation as n
 from .jsonld import ntriples_to_jsonld
+from .store import rdf as ox
 from .vocab import PREFIXES
 
 #: media types we write ourselves, from the store's N-Triples

@@ -76,7 +76,7 @@ def ntriples_to_jsonld(ntriples: bytes) -> bytes:
     >>> ntriples_to_jsonld(nt) == ntriples_to_jsonld(nt), b'"_:b1"' in ntriples_to_jsonld(nt)
     (True, True)
     """
-    import pyoxigraph as ox
+    from .store import rdf as ox
     from .store.embedded import to_rdflib
     graph = rdflib.Graph()
     for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES):

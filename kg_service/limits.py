@@ -24,7 +24,7 @@ import contextlib
 import threading
 import time
 
-from .store.base import StoreUnavailable
+from .store.base import Overloaded
 
 _EXT = "amlkg_limits"
 #: stack of the threads created after start-up, the store's query evaluation threads and the curator's
@@ -36,10 +36,6 @@ EVALUATION_STACK_BYTES = 64 * 1024 * 1024
 UNLIMITED_PATHS = frozenset(("/health",))
 
 
-class Overloaded(StoreUnavailable):
-    """Every query slot of this worker stayed busy for the whole queue wait: answer 503, retry later."""
-
-
 class QueryGate:
     """At most `slots` store queries evaluating at once; a caller waits up to `wait` seconds for one.
 
@@ -49,7 +45,7 @@ class QueryGate:
     >>> gate.acquire()
     Traceback (most recent call last):
     ...
-    kg_service.limits.Overloaded: the server is busy: 1 queries are running in this worker (the most at once); try again in 3 s
+    kg_service.store.base.Overloaded: the server is busy: 1 queries are running in this worker (the most at once); try again in 3 s
     >>> gate.release(); gate.running, gate.refused
     (0, 1)
     """
@@ -273,8 +269,6 @@ def init_app(app) -> None:
         if opened is not None:  # opened while the app was assembled: gate it too
             opened.gate = gate
 
-    _answer_store_errors(app)
-
     @app.teardown_request
     def _drain_unread(_exc):
         """Read what is left of a body the route did not read (up to KG_MAX_BODY_BYTES): a keep-alive
@@ -314,25 +308,13 @@ def _large_thread_stacks() -> None:
         pass
 
 
-def _answer_store_errors(app) -> None:
-    """Store trouble on any route is answered by `errors.store_problem`, never a 500: a busy worker or
-    an unreachable or damaged store is 503 with Retry-After, a query cut at its deadline 504 without
-    (the same query would run out of time again), a value that cannot be bound 400."""
-    from .errors import problem, store_problem
-    from .store import StoreError
-
-    @app.errorhandler(StoreError)
-    def _store(e: StoreError):
-        p = store_problem(e)
-        return problem(p.status, p.title, p.detail, kind=p.kind, headers=p.headers, **p.extra)
-
-
 def wrap_rate_limit(app) -> None:
     """Install the per-client rate limit around the whole app when KG_RATE_LIMIT > 0."""
+    from .config import flag
     rate = float(app.config["KG_RATE_LIMIT"] or 0)
     if rate > 0:
         app.wsgi_app = RateLimit(app.wsgi_app, rate, int(app.config["KG_RATE_LIMIT_BURST"]),
-                                 bool(app.config["KG_RATE_LIMIT_LOOPBACK"]))
+                                 flag(app.config["KG_RATE_LIMIT_LOOPBACK"]))
 
 
 def get_gate(app=None) -> QueryGate:

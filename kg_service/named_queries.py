@@ -138,9 +138,9 @@ def to_term(param: Param, raw, code_lookup=None):
         if value.startswith(("http://", "https://")):
             from .store.binding import term_to_sparql
             term_to_sparql(URIRef(value))  # validates
-            import pyoxigraph
+            from .store import rdf
             try:
-                pyoxigraph.NamedNode(value)  # the RFC 3987 check a SPARQL parser applies to <…>
+                rdf.NamedNode(value)  # the RFC 3987 check a SPARQL parser applies to <…>
             except ValueError:
                 raise ValueError("not a valid IRI: %r" % value) from None
             return URIRef(value)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
-from . import DISCLAIMER
+from .disclaimer import DISCLAIMER
 from .named_queries import NamedQuery, load_all
 from .store import Store
 from .xrefs import xref_keys

@@ -14,9 +14,7 @@ same day, typed so that a reasoner can compare it. The RDF dumps keep `xsd:date`
 """
 from __future__ import annotations
 
-import pyoxigraph as ox
-
-from .store import GRAPH_BASE, META_GRAPH
+from .store import GRAPH_BASE, META_GRAPH, rdf as ox
 from .store.base import VERSION_PREDICATE
 from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES
 
@@ -26,6 +24,9 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 OWL = "http://www.w3.org/2002/07/owl#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 MODIFIED = "http://purl.org/dc/terms/modified"
+#: the OWL release files and the named graphs each is made of ("data": every graph of a source document)
+OWL_RELEASES = {"amlkg-base.owl": ("ontology",), "amlkg-inferred.owl": ("ontology", "inferred"),
+                "amlkg-full.owl": ("ontology", "inferred", "data")}
 #: graphs that are no part of any OWL file: the build's provenance and the curators' notes
 NOT_OWL = (META_GRAPH, GRAPH_BASE + "curator")
 PARTS = {"ontology": lambda iri: iri == str(ONTOLOGY_GRAPH), "inferred": lambda iri: iri == str(INFERRED_GRAPH),
@@ -66,7 +67,6 @@ def _dl_safe(term):
 
 def owl_release(name: str, graphs: dict[str, bytes]) -> bytes:
     """The OWL release file `name` (RDF/XML): its graphs, its own ontology header, DL-safe literals."""
-    from .release import OWL_RELEASES
     wanted = [iri for iri in sorted(graphs) if any(PARTS[p](iri) for p in OWL_RELEASES[name])]
     iri, version_iri, info = release_iris(name, graphs)
     ontology = ox.NamedNode(iri)

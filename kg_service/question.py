@@ -24,8 +24,9 @@ from dataclasses import dataclass, field as _field
 from .negation import grammar, reader
 from .options import CHOICES, DEFAULTS, GENE_SYMBOL
 from .question_numbers import BOUND_AFTER, BOUND_BEFORE, read_numbers
+from .vocab import AMLKG
 
-TREATMENT_IRI = "https://w3id.org/amlkg/Treatment"
+TREATMENT_IRI = str(AMLKG.Treatment)
 MAX_PHRASE = 12
 
 # -- grammar ------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyoxigraph as ox
-
 from . import negotiation as n
 from .jsonld import ntriples_to_jsonld
+from .owl_release import OWL_RELEASES, owl_release, sssom_release
 from .store import GRAPH_BASE, META_GRAPH
+from .store import rdf as ox
 from .store.base import VERSION_PREDICATE
 from .vocab import PREFIXES
 
@@ -53,9 +53,6 @@ RELEASE_FORMATS = (
                   "the cross-references as an SSSOM mapping set (TSV with its YAML metadata)", False),
 )
 FORMATS_BY_NAME = {f.name: f for f in RELEASE_FORMATS}
-#: the OWL release files and the named graphs each is made of ("data": every graph of a source document)
-OWL_RELEASES = {"amlkg-base.owl": ("ontology",), "amlkg-inferred.owl": ("ontology", "inferred"),
-                "amlkg-full.owl": ("ontology", "inferred", "data")}
 
 
 def version_line(version: str) -> bytes:
@@ -75,7 +72,6 @@ def write_release_file(name: str, graphs: dict[str, bytes]) -> bytes:
     """The release file `name` of the dataset `graphs` (IRI -> N-Triples)."""
     fmt = FORMATS_BY_NAME[name]
     if name in OWL_RELEASES or name == "amlkg.sssom.tsv":
-        from .owl_release import owl_release, sssom_release
         return owl_release(name, graphs) if name in OWL_RELEASES else sssom_release(graphs)
     union = b"".join(body if body.endswith(b"\n") or not body else body + b"\n"
                      for _, body in sorted(graphs.items()))

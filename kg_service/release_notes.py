@@ -15,10 +15,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from .named_queries import QUERIES_DIR, load_query
+from .store import StoreError
+from .store import rdf as ox
 from .store.base import META_GRAPH
+from .store.embedded import EmbeddedStore
+from .store.versions import version_quads
 
 MANIFEST_FILE = "release-manifest.json"
 DUMP_FILE = "amlkg.nq"
@@ -77,12 +79,10 @@ def _kept_version(store: Path, version: str) -> Path:
 
 def _from_version_dir(name: str, directory: Path) -> Build:
     try:
-        store = ox.Store.read_only(str(directory))
-    except (OSError, RuntimeError) as e:
-        raise BuildNotFound("%s: the store version at %s cannot be opened (%s)"
-                            % (name, directory.name, str(e).splitlines()[0])) from None
-    return Build(name, _canonical_graphs(q for q in store if isinstance(q.graph_name, ox.NamedNode)),
-                 _manifest(directory / MANIFEST_FILE))
+        quads = version_quads(directory)
+    except StoreError as e:
+        raise BuildNotFound("%s: %s" % (name, e)) from None
+    return Build(name, _canonical_graphs(quads), _manifest(directory / MANIFEST_FILE))
 
 
 def _canonical_graphs(quads) -> dict[str, set[str]]:
@@ -119,23 +119,21 @@ def _manifest(path: Path) -> dict:
 
 def recommendations(build: Build) -> dict[str, dict]:
     """Recommendation IRI -> its compared fields, read with the named queries."""
-    store = ox.Store()
+    store = EmbeddedStore.in_memory()
     for iri, lines in build.graphs.items():
         if lines:
-            store.load("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(iri))
+            store.replace_graph(iri, "\n".join(lines).encode("utf-8") + b"\n")
 
     def rows(query: str):
-        result = store.query(load_query(QUERIES_DIR / query).text, use_default_graph_as_union=True)
-        names = [v.value for v in result.variables]
-        return [{n: sol[n].value for n in names if sol[n] is not None} for sol in result]
+        return [{n: str(v) for n, v in r.items()} for r in store.select(load_query(QUERIES_DIR / query).text)]
     out = {r["recommendation"]: {k: r.get(k, "") for k in FIELDS} for r in rows("recommendations.rq")}
     for r in rows("quote-anchors.rq"):
         if r["recommendation"] in out:
             out[r["recommendation"]]["revision"] = r.get("revision", "")
     conditions: dict[str, list[str]] = {}
-    for r in store.query("PREFIX amlkg: <https://w3id.org/amlkg/> SELECT ?r ?t WHERE { "
-                         "?r amlkg:hasCondition ?c . ?c amlkg:conditionText ?t }", use_default_graph_as_union=True):
-        conditions.setdefault(r["r"].value, []).append(r["t"].value)
+    for r in store.select("PREFIX amlkg: <https://w3id.org/amlkg/> SELECT ?r ?t WHERE { "
+                          "?r amlkg:hasCondition ?c . ?c amlkg:conditionText ?t }"):
+        conditions.setdefault(str(r["r"]), []).append(str(r["t"]))
     for iri, fields in out.items():
         fields["conditions"] = "; ".join(sorted(conditions.get(iri, [])))
     return out

@@ -126,9 +126,18 @@ def worker_ready() -> None:
             pass
 
 
+def leave(code: int) -> None:
+    """Flush and end the process at once, without waiting for helper threads."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def _gunicorn_worker_exit(_server, _worker) -> None:
     """gunicorn's worker_exit hook: leave at once (a cut query may still run on a helper thread)."""
-    from .front import leave
     exc = sys.exc_info()[1]
     code = exc.code if isinstance(exc, SystemExit) else (1 if exc is not None else 0)
     leave(code if isinstance(code, int) else 1)

@@ -13,7 +13,6 @@ Everything is built once per graph version and service URL, in the answer cache.
 """
 from __future__ import annotations
 
-import pyoxigraph as ox
 import rdflib
 from flask import Blueprint, Flask, Response, request
 from rdflib import BNode, Literal, URIRef
@@ -26,6 +25,7 @@ from .errors import ProblemError
 from .jsonld import CONTEXT_PATH, DESCRIPTION_PREFIXES, context_document, graph_to_jsonld
 from .release import FORMATS_BY_NAME, RELEASE_FORMATS, read_dataset, write_release_file
 from .store import META_GRAPH, StoreError
+from .store import rdf as ox
 from .vocab import AMLKG, PREFIXES, PROV
 
 bp = Blueprint("wellknown", __name__)

@@ -283,7 +283,7 @@ def build(location: str, *, release_dir: str | None = "var/release", log: Callab
     run_qc(qc_store)
     step(5, "QC queries found no violations")
 
-    from kg_service.curator.storage import CURATOR_GRAPH, carry_over, combined_version, publish_lock
+    from kg_service.store.versions import CURATOR_GRAPH, carry_over, combined_version, publish_lock
     try:
         store = open_store(location, read_only=False)
         try:

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import yaml
 
+from kg_service.vocab import GRAPH
+
 from .safe_xml import UnsafeXML, check_xml
 
 DEFAULT_MAX_SOURCE_BYTES = 50_000_000
-GRAPH_BASE = "https://w3id.org/amlkg/graph/"
+GRAPH_BASE = str(GRAPH)
 #: graphs only the build itself (or the curator route) writes
 RESERVED_GRAPHS = frozenset(GRAPH_BASE + g for g in ("meta", "inferred", "curator"))
 XML_SUFFIXES = (".owl", ".rdf", ".xml")

@@ -164,10 +164,11 @@ class LiveServer:
 
 class OxigraphProcess(OxigraphServer):
     """`oxigraph serve` on a free loopback port, over a database directory; stoppable and restartable
-    on the same port and data (to play a remote store going down and coming back)."""
+    on the same port and data (to play a remote store going down and coming back). Its default graph
+    is kept apart from the named graphs (as Fuseki's is) unless `union_default_graph`."""
 
-    def __init__(self, location: Path, *, timeout_s: int | None = 30):
-        super().__init__(location, timeout_s=timeout_s)
+    def __init__(self, location: Path, *, timeout_s: int | None = 30, union_default_graph: bool = False):
+        super().__init__(location, timeout_s=timeout_s, union_default_graph=union_default_graph)
 
     def build(self, release_dir: Path) -> str:
         """`loaders.build.build` into this server (Graph Store Protocol PUTs); the graph version."""
@@ -191,16 +192,28 @@ def environment(**values):
                 os.environ[k] = v
 
 
-@pytest.fixture(scope="session")
-def remote_store_url(tmp_path_factory) -> str:
-    """The real graph built into a real `oxigraph serve` on loopback: a remote store's query URL."""
-    root = tmp_path_factory.mktemp("remote-store")
-    server = OxigraphProcess(root / "db").start()
+def _built_oxigraph(tmp_path_factory, name: str, union_default_graph: bool):
+    root = tmp_path_factory.mktemp(name)
+    server = OxigraphProcess(root / "db", union_default_graph=union_default_graph).start()
     try:
         server.build(root / "release")
         yield server.query_url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def remote_store_url(tmp_path_factory) -> str:
+    """The real graph built into a real `oxigraph serve` on loopback whose default graph is kept apart
+    from the named graphs (as Fuseki's is): a remote store's query URL."""
+    yield from _built_oxigraph(tmp_path_factory, "remote-store", False)
+
+
+@pytest.fixture(scope="session")
+def union_remote_store_url(tmp_path_factory) -> str:
+    """The same, on an `oxigraph serve --union-default-graph` (a default graph that is the union of
+    the named graphs, as Virtuoso's and GraphDB's are)."""
+    yield from _built_oxigraph(tmp_path_factory, "union-remote-store", True)
 
 
 def _start_live_server(backend: str, request) -> LiveServer:

@@ -9,30 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from ..errors import ProblemError, problem, store_problem
-from ..store import StoreError
-
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _store_error(e: StoreError):
-    p = store_problem(e)
-    return problem(p.status, p.title, p.detail, kind=p.kind, headers=p.headers, **p.extra)
-
-
-def _problem(e: ProblemError):
-    return problem(e.status, e.title, e.detail, kind=e.kind, headers=e.headers, **e.extra)
-
-
-def answer_errors(blueprint: Blueprint) -> Blueprint:
-    """Store failures (errors.store_problem: 503 with Retry-After, or 504 for a query cut at its time
-    limit) and raised problems, for a blueprint's routes."""
-    blueprint.register_error_handler(StoreError, _store_error)
-    blueprint.register_error_handler(ProblemError, _problem)
-    return blueprint
-
-
-answer_errors(bp)
 
 
 def allow_cross_origin(blueprint: Blueprint) -> Blueprint:

@@ -1,7 +1,7 @@
 """What the API derives from the graph through the named queries: the search index (labels.rq),
 one entity's document (entity.rq) and the numeric thresholds of the recommendations' conditions
-(options.rq + entity.rq). Pure functions of a store; what changes only with the graph is kept
-per graph version.
+(options.rq + entity.rq), read from a store; what changes only with the graph is kept per graph
+version.
 """
 from __future__ import annotations
 

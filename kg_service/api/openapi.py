@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 import orjson
 from flask import Blueprint
 
-from .. import DISCLAIMER
+from ..disclaimer import DISCLAIMER
 from ..options import BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, MUTATION_WORDS, NUMBER_NOTATION, PROFILE_FIELDS
 from ..dataset import get_store
 from ..services import get_finder, get_queries
-from . import answer_errors, bp
+from . import bp
 from .respond import validated
 
-spec_bp = answer_errors(Blueprint("api_spec", __name__))
+spec_bp = Blueprint("api_spec", __name__)
 API_VERSION = "0.1.0"
 PROBLEM = "application/problem+json"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from ..api import allow_cross_origin, answer_errors
+from ..api import allow_cross_origin
 
-bp = allow_cross_origin(answer_errors(Blueprint("cds", __name__)))
+bp = allow_cross_origin(Blueprint("cds", __name__))
 
 
 def init_app(app: Flask) -> None:

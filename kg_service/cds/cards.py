@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from .. import DISCLAIMER
+from ..disclaimer import DISCLAIMER
 from ..ui.views import entity_id
 
 SUMMARY_MAX = 140

@@ -24,23 +24,17 @@ half-written is ever served.
 A build keeps the curators' graph: under the same lock it reads the graph from the served version
 (or from ``curator/graph.nt`` when there is no readable version) and publishes it with the sources.
 
-Layout under the store location ``ROOT``::
-
-    ROOT/.publish.lock        flock: one publisher (build or curator write) at a time
-    ROOT/curator/graph.nt     the curators' graph as of the last committed write (durable copy)
-    ROOT/curator/audit.jsonl  append-only audit log, one JSON object a line
+The versioned layout (the publish lock, staging, placing and swapping in a version, pruning, the
+durable copy ``curator/graph.nt``) is `kg_service.store.versions`'s; the audit log is this module's:
+``ROOT/curator/audit.jsonl``, append-only, one JSON object a line.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import fcntl
 import functools
 import hashlib
 import os
 import shutil
-import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
@@ -49,20 +43,13 @@ from typing import Callable
 import orjson
 import pyoxigraph as ox
 
-from ..store.base import GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, QueryTimeout, StoreError
-from ..store.embedded import prune_versions
+from ..store.base import META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, QueryUnsupported, StoreError
+from ..store.embedded import _engine_call
 from ..store.integrity import fsync_dir, write_manifest
+from ..store.versions import (CURATOR_GRAPH, carry_over, curated_ntriples as _graph_ntriples, curator_dir,
+                              current, final_dir, has_union_copy, is_embedded, place, prune, publish_lock,
+                              recorded_version, staging_dir, swap_in, write_facts)
 
-try:  # how a published embedded version describes itself (kg_service/store/embedded.py)
-    from ..store.embedded import FACTS_FILE, _has_default_graph
-except ImportError:  # an older layout: no facts file, no materialised union
-    FACTS_FILE = "amlkg-version.json"
-
-    def _has_default_graph(store) -> bool:
-        return False
-
-CURATOR_GRAPH = GRAPH_BASE + "curator"
-_LOCAL_LOCK = threading.Lock()
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="amlkg-curator")
 
 
@@ -74,65 +61,8 @@ class CuratorError(Exception):
         self.status, self.title, self.detail, self.kind = status, title, detail, kind
 
 
-def is_embedded(location: str) -> bool:
-    return not str(location).startswith(("http://", "https://"))
-
-
-@contextlib.contextmanager
-def publish_lock(location: str):
-    """Hold the store's publish lock (across processes: flock; across threads: a lock)."""
-    if not is_embedded(location):
-        yield
-        return
-    root = Path(location)
-    root.mkdir(parents=True, exist_ok=True)
-    with _LOCAL_LOCK:
-        fd = os.open(root / ".publish.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
-
-
-def curator_dir(location: str) -> Path:
-    return Path(location) / "curator"
-
-
 def audit_path(location: str) -> Path:
     return curator_dir(location) / "audit.jsonl"
-
-
-def _graph_ntriples(store: ox.Store) -> bytes:
-    quads = store.quads_for_pattern(None, None, None, ox.NamedNode(CURATOR_GRAPH))
-    return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads),
-                        format=ox.RdfFormat.N_TRIPLES)
-
-
-def carry_over(location: str) -> bytes | None:
-    """The curators' graph a new build must keep (N-Triples), or None when there is none.
-
-    Read from the served version; from the durable copy when no version can be read."""
-    if not is_embedded(location):
-        return None
-    link = Path(location) / "current"
-    if os.path.lexists(link):
-        try:
-            data = _graph_ntriples(ox.Store.read_only(os.path.realpath(link)))
-            return data or None
-        except (OSError, RuntimeError, ValueError):
-            pass
-    try:
-        return (curator_dir(location) / "graph.nt").read_bytes() or None
-    except FileNotFoundError:
-        return None
-
-
-def combined_version(version: str, curated: bytes | None) -> str:
-    """The graph version of a build's sources together with the curators' graph."""
-    if not curated:
-        return version
-    return hashlib.sha256(version.encode() + b"\n" + hashlib.sha256(curated).digest()).hexdigest()
 
 
 def _fingerprint(store: ox.Store) -> tuple[int, int, tuple]:
@@ -194,10 +124,11 @@ def reconcile(location: str) -> None:
     is the one they published, `aborted` otherwise. Call under the publish lock."""
     records = read_audit(location)
     closed = {r.get("id") for r in records if r.get("event") in ("committed", "aborted")}
-    current = os.path.basename(os.path.realpath(Path(location) / "current"))
+    served = current(Path(location))
+    served_name = served.name if served is not None else None
     for r in records:
         if r.get("event") == "pending" and r.get("id") not in closed:
-            done = r.get("version_dir") == current
+            done = r.get("version_dir") == served_name
             _append(audit_path(location), {
                 "event": "committed" if done else "aborted", "id": r["id"], "t": _now(),
                 "recovered": True, "graph_version": r.get("graph_version_after") if done else None})
@@ -233,16 +164,14 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
     root = Path(location)
     with publish_lock(location):
         reconcile(location)
-        link = root / "current"
-        if not os.path.lexists(link):
+        source_dir = current(root)
+        if source_dir is None:
             raise StoreError("no built store at %s" % location)
-        source_dir = Path(os.path.realpath(link))
-        versions = root / "versions"
-        staging = versions / (".staging-%d-%d" % (os.getpid(), time.time_ns()))
+        staging = staging_dir(root)
         published = abandoned = False
         try:
             source = ox.Store.read_only(str(source_dir))
-            before_version = _version_of(source)
+            before_version = recorded_version(source)
             source.backup(str(staging))
             del source
             hook("copied")
@@ -250,18 +179,13 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
             before = _fingerprint(store)
             old_triples = _curated_triples(store)
             try:
-                _run_with_timeout(functools.partial(change, store), timeout)
+                _run_with_timeout(functools.partial(_engine_call, functools.partial(change, store)), timeout)
             except QueryTimeout:
                 abandoned = True  # still running on its thread: its staging copy is left to a later prune
                 raise
-            except SyntaxError as e:
+            except QuerySyntaxError as e:
                 raise CuratorError(400, "Update syntax error", str(e)[:500], "update-syntax") from None
-            except RuntimeError as e:  # pyoxigraph: evaluation errors, and RocksDB's own I/O errors
-                message = " ".join(str(e).split())[:500]
-                if message.startswith(("IO error", "Corruption", "Resource busy")):
-                    raise StoreError("the write could not be stored: %s" % message) from None
-                raise CuratorError(400, "Update failed", message, "update-failed") from None
-            except ValueError as e:
+            except QueryUnsupported as e:
                 raise CuratorError(400, "Update failed", str(e)[:500], "update-failed") from None
             hook("applied")
             if _fingerprint(store) != before:
@@ -273,7 +197,7 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
             write_id = uuid.uuid4().hex
             after_version = hashlib.sha256(("%s\n%s\n" % (before_version, write_id)).encode()
                                            + hashlib.sha256(curated).digest()).hexdigest()
-            union = _has_default_graph(store)
+            union = has_union_copy(store)
             if union:
                 _sync_union(store, old_triples, _curated_triples(store))
             meta = ox.NamedNode(META_GRAPH)
@@ -285,9 +209,9 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
             named_quads = sum(1 for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
             store.flush()
             del store
-            (staging / FACTS_FILE).write_text(orjson.dumps({"version": after_version, "triples": named_quads}).decode())
+            write_facts(staging, after_version, named_quads)
             write_manifest(staging)
-            final = versions / ("%s-%d" % (after_version[:16], time.time_ns()))
+            final = final_dir(root, after_version)
             record = {"event": "pending", "id": write_id, "t": _now(), "who": who, "client": client,
                       "operation": operation, "graph": CURATOR_GRAPH, "what": what,
                       "what_sha256": hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest(),
@@ -296,16 +220,10 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
             hook("before-audit")
             _append(audit_path(location), record)
             hook("audited")
-            os.rename(staging, final)
-            fsync_dir(versions)
+            place(staging, final)
             _write_durably(curator_dir(location) / "graph.nt", curated)
             hook("before-swap")
-            tmp_link = root / (".current-curator-%d" % os.getpid())
-            if os.path.lexists(tmp_link):
-                os.unlink(tmp_link)
-            os.symlink(os.path.relpath(final, root), tmp_link)
-            os.replace(tmp_link, link)
-            fsync_dir(root)
+            swap_in(root, final)
             published = True
             hook("swapped")
             committed = {"event": "committed", "id": write_id, "t": _now(), "graph_version": after_version}
@@ -314,7 +232,7 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
         finally:
             if not published and not abandoned and staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        prune_versions(versions, keep=final)
+        prune(root, keep=final)
     return {**record, "event": "committed", "committed_at": committed["t"]}
 
 
@@ -333,11 +251,6 @@ def _sync_union(store: ox.Store, old: set, new: set) -> None:
         if not elsewhere:
             store.remove(ox.Quad(t.subject, t.predicate, t.object, default))
     store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in new - old)
-
-
-def _version_of(store: ox.Store) -> str:
-    rows = list(store.query("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1" % (META_GRAPH, VERSION_PREDICATE)))
-    return rows[0]["v"].value if rows else ""
 
 
 # -- the changes ----------------------------------------------------------------------------------

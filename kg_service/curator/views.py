@@ -15,13 +15,13 @@ import hmac
 from urllib.parse import parse_qsl
 
 import orjson
-import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from ..dataset import get_store, recycle_worker
 from ..errors import ProblemError, query_timeout
 from ..sparql.guard import check_graph_iris, inspect_update, refuse_if_too_complex
 from ..store import QueryTimeout, StoreError
+from ..store import rdf as ox
 from . import storage
 from .storage import CURATOR_GRAPH, CuratorError
 

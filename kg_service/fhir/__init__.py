@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from ..api import allow_cross_origin, answer_errors
+from ..api import allow_cross_origin
 
-bp = allow_cross_origin(answer_errors(Blueprint("fhir", __name__, url_prefix="/fhir")))
+bp = allow_cross_origin(Blueprint("fhir", __name__, url_prefix="/fhir"))
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 from flask import Response, request
 
-from .. import DISCLAIMER
+from ..disclaimer import DISCLAIMER
 from ..api.respond import cached_answer, dumps
 from ..dataset import get_store
 from ..errors import ProblemError

@@ -8,7 +8,8 @@ from __future__ import annotations
 from flask import Flask
 
 from .. import cache
-from .protocol import CachedAnswers, Limits, bp
+from .endpoint import Limits
+from .protocol import CachedAnswers, bp
 
 __all__ = ["bp", "init_app", "Limits", "CachedAnswers"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-import pyoxigraph as ox
-
 from .. import negotiation as n
 from ..store import META_GRAPH, StoreError
+from ..vocab import BASE
+from ..store import rdf as ox
 
 log = logging.getLogger("kg_service.sparql")
 
@@ -19,7 +19,7 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
 DCTERMS = "http://purl.org/dc/terms/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-AMLKG = "https://w3id.org/amlkg/"
+AMLKG = BASE
 SERVICE_NS = AMLKG + "sparql#"
 
 #: media type -> pyoxigraph writer for the description itself

@@ -30,10 +30,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import pyoxigraph
-
 from ..errors import ProblemError
 from ..negotiation import query_form
+from ..store import rdf
 
 # -- the grammar's character classes (SPARQL 1.1 Query, section 19.8) -------------------------------
 _BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
@@ -356,7 +355,7 @@ def check_graph_iris(iris, where: str) -> None:
     """
     for iri in iris:
         try:
-            pyoxigraph.NamedNode(iri)
+            rdf.NamedNode(iri)
             reason = None if _SCHEME.match(iri) else "no scheme"
         except ValueError as e:
             reason = str(e)[:100]

@@ -12,6 +12,7 @@ from ..cache import get_cache
 from ..dataset import get_store
 from ..errors import ProblemError
 from . import description
+from .endpoint import content_type, endpoint_base, limits
 
 log = logging.getLogger("kg_service.sparql")
 
@@ -51,7 +52,6 @@ def no_query(params) -> Response:
 
 def service_description(media_type: str) -> Response:
     """The SPARQL 1.1 Service Description, cached per graph version and endpoint URL."""
-    from .protocol import content_type, endpoint_base, limits
     store = get_store()
     version = store.graph_version()
     endpoint = endpoint_base(request.environ)

@@ -12,8 +12,6 @@ answers capped at KG_RESULT_ROW_CAP rows. Answers are cached per graph version.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
 from flask import Blueprint, Response, current_app, request
@@ -22,11 +20,12 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from .. import negotiation as n
 from ..cache import get_cache
 from ..dataset import get_store
-from ..errors import ProblemError, problem, query_timeout, store_problem
+from ..errors import ProblemError, problem, store_problem
 from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash
-from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
-from .guard import DEFAULT_MAX_COMPLEXITY, check_graph_iris, inspect_query, refuse_if_too_complex
+from ..store import StoreError
+from .endpoint import Limits, content_type, endpoint_base, limits
+from .guard import check_graph_iris, inspect_query, refuse_if_too_complex
 from .rowcap import cap_rows
 
 bp = Blueprint("sparql", __name__, url_prefix="/sparql", static_folder="static",
@@ -38,36 +37,6 @@ UPDATE = "application/sparql-update"
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers",
          "X-AMLKG-Truncated, X-AMLKG-Row-Cap, X-AMLKG-Warning, X-AMLKG-Cache, Retry-After"))
-_CONTENT_TYPES = {}  # media type -> Content-Type header value
-
-
-def content_type(media_type: str) -> str:
-    """The Content-Type header for a media type (text/* types say UTF-8)."""
-    ct = _CONTENT_TYPES.get(media_type)
-    if ct is None:
-        ct = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
-        _CONTENT_TYPES[media_type] = ct
-    return ct
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The endpoint's settings, read once from the config."""
-    max_query_bytes: int
-    row_cap: int
-    timeout: float
-    max_complexity: int = DEFAULT_MAX_COMPLEXITY
-
-    @property
-    def max_raw(self) -> int:
-        # percent-encoding can triple a query's length in a URL or form body
-        return 3 * self.max_query_bytes + 8192
-
-
-def limits() -> Limits:
-    return current_app.extensions["amlkg_sparql"]
-
-
 @bp.after_request
 def _cors(resp: Response) -> Response:
     """Every /sparql answer, errors included, may be read by pages of any origin."""
@@ -179,24 +148,8 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
     try:
         body = store.raw(query, store_media_type(media_type), default_graphs=default_graphs,
                          named_graphs=named_graphs, base_iri=base)
-    except QuerySyntaxError as e:
-        raise _syntax_problem(e)
-    except QueryTimeout:
-        raise query_timeout(lim.timeout)
-    except StoreUnavailable as e:  # Overloaded (the concurrency gate) included
-        raise store_problem(e)
-    except RuntimeError as e:  # pyoxigraph's evaluation errors (an unsupported function), or RocksDB's
-        message = " ".join(str(e).split())[:300]
-        if message.startswith(("IO error", "Corruption", "Resource busy")):
-            raise ProblemError(503, "Store unavailable", "The store could not be read: %s" % message,
-                               kind="store-unavailable", headers={"Retry-After": "5"})
-        raise ProblemError(400, "Query evaluation error", "The query cannot be evaluated: %s" % message,
-                           kind="query-evaluation")
     except StoreError as e:
-        if str(e).startswith(("no RDF writer", "no results writer")):
-            raise ProblemError(406, "Not Acceptable", "This query's answer cannot be written as %s."
-                               % media_type, kind="not-acceptable")
-        raise
+        raise store_problem(e, timeout_seconds=lim.timeout) from None
     body, truncated = cap_rows(body, store_media_type(media_type), lim.row_cap)
     body = rewrite_graph(body, media_type)  # JSON-LD with the amlkg context, N-Quads, TriG
     if truncated:
@@ -321,20 +274,6 @@ def _update_refused() -> ProblemError:
                         "its sources with `python -m kg_service build`.", kind="update-refused")
 
 
-def _syntax_problem(e: QuerySyntaxError) -> ProblemError:
-    message = str(e)
-    text = re.sub(r"^error at \d+:\d+:\s*", "", message)
-    if len(text) > 300:
-        text = text[:300] + "…"
-    extra = {}
-    if e.line is not None:
-        extra = {"line": e.line, "column": e.column}
-        detail = "Syntax error at line %d, column %d: %s" % (e.line, e.column, text)
-    else:
-        detail = "Syntax error: %s" % text
-    return ProblemError(400, "Query syntax error", detail, kind="query-syntax", **extra)
-
-
 #: longest header value built from request input (a longer one is cut and ends with CUT_MARK)
 MAX_HEADER_BYTES = 300
 CUT_MARK = " ...[cut]"
@@ -363,30 +302,6 @@ def _known_graphs(store, version: str) -> frozenset:
         _KNOWN.clear()
         _KNOWN[(id(store), version)] = known
     return known
-
-
-_HOST = re.compile(r"^(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
-_BASES: dict = {}
-
-
-def endpoint_base(environ) -> str:
-    """The endpoint's own URL (…/sparql): the base IRI of queries and the service description's
-    sd:endpoint. Computed once per host (werkzeug's request.base_url costs ~20 µs a request)."""
-    k = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
-         environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""))
-    base = _BASES.get(k)
-    if base is None:
-        scheme = k[0] if k[0] in ("http", "https") else "http"
-        host = k[1] if k[1] and _HOST.match(k[1]) else None
-        if host is None:
-            port = k[3] or ""
-            host = (k[2] or "localhost") + ("" if (scheme, port) in (("http", "80"), ("https", "443"), ("http", ""))
-                                            else ":" + port)
-        base = "%s://%s%s/sparql" % (scheme, host, quote(k[4].rstrip("/"), safe="/"))
-        if len(_BASES) > 512:
-            _BASES.clear()
-        _BASES[k] = base
-    return base
 
 
 class CachedAnswers:

@@ -10,9 +10,9 @@ import io
 from itertools import islice
 
 import orjson
-import pyoxigraph as ox
 
 from .. import negotiation as n
+from ..store import rdf as ox
 
 
 def cap_rows(body: bytes, media_type: str, cap: int) -> tuple[bytes, bool]:

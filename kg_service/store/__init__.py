@@ -3,8 +3,8 @@
 The backend is chosen by the store location: a filesystem path opens the embedded store, an
 ``http(s)://`` URL a remote SPARQL server. Callers never see which one they got.
 """
-from .base import (Store, StoreError, QueryTimeout, StoreUnavailable, QuerySyntaxError,
-                   GRAPH_BASE, META_GRAPH)
+from .base import (Store, StoreError, QueryTimeout, StoreUnavailable, Overloaded, QuerySyntaxError,
+                   QueryUnsupported, UnsupportedFormat, DatasetMissing, GRAPH_BASE, META_GRAPH)
 from .binding import bind_values, term_to_sparql, BindingError
 
 
@@ -24,5 +24,6 @@ def open_store(location: str, *, read_only: bool = True, **options) -> Store:
     return EmbeddedStore(location, read_only=read_only, **options)
 
 
-__all__ = ["Store", "StoreError", "QueryTimeout", "StoreUnavailable", "QuerySyntaxError",
+__all__ = ["Store", "StoreError", "QueryTimeout", "StoreUnavailable", "Overloaded", "QuerySyntaxError",
+           "QueryUnsupported", "UnsupportedFormat", "DatasetMissing",
            "open_store", "bind_values", "term_to_sparql", "BindingError", "GRAPH_BASE", "META_GRAPH"]

@@ -5,21 +5,36 @@ Rows are ``dict[str, rdflib term]`` so callers can format values without knowing
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import rdflib
 
-GRAPH_BASE = "https://w3id.org/amlkg/graph/"
+from ..vocab import BASE, GRAPH
+
+GRAPH_BASE = str(GRAPH)
 META_GRAPH = GRAPH_BASE + "meta"
-VERSION_PREDICATE = "https://w3id.org/amlkg/graphVersion"
+VERSION_PREDICATE = BASE + "graphVersion"
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
+
+
+@lru_cache(maxsize=None)
+def store_query(name: str) -> str:
+    """The text of one of the store's own queries (kg_service/store/queries/<name>.rq)."""
+    return (QUERY_DIR / (name + ".rq")).read_text(encoding="utf-8")
 
 
 class StoreError(Exception):
-    """A store operation failed for a reason that is not the caller's query."""
+    """A store operation failed. Each subclass is one kind of trouble, raised the same way by every
+    backend (the engine's and the server's own errors are sorted into them inside the store, once);
+    `kg_service.errors.store_problem` is the one table from a kind to an HTTP answer. A plain
+    StoreError is trouble of the store itself (a refused login, a damaged answer)."""
 
 
 class StoreUnavailable(StoreError):
-    """The backend cannot be reached now (a remote server down, a store being swapped).
+    """The backend cannot be reached or read now (a remote server down, a store being swapped, a disk
+    error); it may work again shortly.
 
     `retry_after` is the number of seconds a client may wait before trying again (``Retry-After``).
     """
@@ -29,16 +44,34 @@ class StoreUnavailable(StoreError):
         self.retry_after = retry_after
 
 
+class Overloaded(StoreUnavailable):
+    """Every query slot of this worker stayed busy for the whole queue wait: answer 503, retry later."""
+
+
+class DatasetMissing(StoreError):
+    """The store answers but does not hold a build of ours (no recorded version, or a graph the build
+    lists is absent): serving it would answer every question with nothing."""
+
+
 class QueryTimeout(StoreError):
-    """The query ran past its time limit and was cut."""
+    """The query ran past its time limit and was cut (it would run out of time again)."""
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(StoreError, ValueError):
     """The query text is not valid SPARQL; `line` and `column` locate the problem when known."""
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
         self.line, self.column = line, column
+
+
+class QueryUnsupported(StoreError):
+    """The query parses but the engine cannot evaluate it (a function it does not implement, a value
+    it refuses): the caller's query, not the store, is at fault."""
+
+
+class UnsupportedFormat(StoreError):
+    """The store cannot write this query's answer in the media type asked for."""
 
 
 class Store(ABC):
@@ -85,8 +118,7 @@ class Store(ABC):
 
     def graph_version(self) -> str:
         """The version recorded by the last build (empty when the store was never built)."""
-        rows = self.select("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
-                           % (META_GRAPH, VERSION_PREDICATE))
+        rows = self.select(store_query("graph-version"))
         return str(rows[0]["v"]) if rows else ""
 
     def close(self) -> None:

@@ -1,10 +1,7 @@
 """The default backend: pyoxigraph on disk, one directory per built version.
 
-Layout of a store location ``ROOT``::
-
-    ROOT/current -> versions/<version>-<n>   (a symlink, swapped atomically by a build)
-    ROOT/versions/<version>-<n>/             (a RocksDB directory, never written after publishing)
-
+A store location holds one directory per version and a ``current`` symlink swapped atomically to the
+newest (the layout, and how a version is staged, committed and pruned: `kg_service.store.versions`).
 Serving workers open ``current`` read-only and follow the symlink when a build swaps it, so readers
 never see half a graph, and a build that fails before the swap leaves the served store untouched.
 Queries run on a helper thread (pyoxigraph releases the GIL) so a caller can stop waiting at a
@@ -13,6 +10,7 @@ deadline; the runaway evaluation cannot be interrupted, so the store then report
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,17 +26,17 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Literal, URIRef
 
-from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, Store,
-                   StoreError)
+from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, QueryUnsupported,
+                   Store, StoreError, StoreUnavailable, UnsupportedFormat)
 from .binding import bind_values
-from .integrity import fsync_dir, write_manifest
+from .integrity import write_manifest
+from .versions import (MANIFEST_FILE, current, current_link, final_dir, place, prune,
+                       read_facts as _read_facts, recorded_version as _recorded_version,
+                       has_union_copy as _has_default_graph, staging_dir, swap_in, write_facts)
 
-KEEP_VERSIONS = 3
 #: stores up to this many quads are served from memory (see `memory_quads_limit`); off by default
 DEFAULT_MEMORY_QUADS = 0
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-FACTS_FILE = "amlkg-version.json"  # written beside RocksDB's files: the version and its size
-MANIFEST_FILE = "release-manifest.json"  # the build's release manifest (loaders/build.py), when it gave one
 
 
 def to_rdflib(term):
@@ -59,13 +57,42 @@ def to_rdflib(term):
     raise StoreError("unsupported term %r" % (term,))
 
 
-def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
-    msg = str(exc)
-    line = col = None
-    m = re.search(r"(\d+):(\d+)", msg)
-    if m:
-        line, col = int(m.group(1)), int(m.group(2))
-    return QuerySyntaxError(msg, line, col)
+#: how RocksDB names trouble of the files under a store (its status names open the message)
+_DISK_TROUBLE = ("IO error", "Corruption", "Resource busy")
+
+
+def engine_error(e: Exception) -> StoreError:
+    """pyoxigraph's exception as the store's kind of trouble: the one place its errors are sorted
+    (queries here, curator writes too), so that no caller reads messages.
+
+    >>> type(engine_error(SyntaxError("error at 1:8: expected a variable"))).__name__
+    'QuerySyntaxError'
+    >>> type(engine_error(RuntimeError("The function <urn:f> is not supported"))).__name__
+    'QueryUnsupported'
+    >>> type(engine_error(RuntimeError("IO error: No space left on device"))).__name__
+    'StoreUnavailable'
+    """
+    if isinstance(e, StoreError):
+        return e
+    message = " ".join(str(e).split())[:500]
+    if isinstance(e, SyntaxError):
+        m = re.search(r"(\d+):(\d+)", message)
+        return QuerySyntaxError(message, *(map(int, m.groups()) if m else ()))
+    if isinstance(e, OSError) or (isinstance(e, RuntimeError) and message.startswith(_DISK_TROUBLE)):
+        return StoreUnavailable("the store could not be read: %s" % message)
+    if isinstance(e, ValueError):
+        return QuerySyntaxError(message)
+    return QueryUnsupported(message)
+
+
+def _engine_call(fn):
+    """Run `fn` (which calls pyoxigraph), its errors sorted by `engine_error`."""
+    try:
+        return fn()
+    except StoreError:
+        raise
+    except (SyntaxError, ValueError, RuntimeError, OSError) as e:
+        raise engine_error(e) from None
 
 
 class EmbeddedStore(Store):
@@ -82,19 +109,25 @@ class EmbeddedStore(Store):
         self._opened = _Opened(None, None, {}, False)
         self._open_current()
 
-    # -- lifecycle --------------------------------------------------------------------------
-    def _current_link(self) -> Path:
-        return self.root / "current"
+    @classmethod
+    def in_memory(cls) -> "EmbeddedStore":
+        """A writable store in memory only, nothing on disk: to query graphs that are not served
+        (an older build's, for release notes). Its default graph is the union of its named graphs."""
+        store = cls.__new__(cls)
+        store.root, store.read_only, store.default_timeout, store.poisoned = None, False, None, False
+        store._lock = threading.Lock()
+        store._opened = _Opened(ox.Store(), None, {}, False, version="")
+        return store
 
+    # -- lifecycle --------------------------------------------------------------------------
     def _open_current(self) -> None:
-        link = self._current_link()
-        if not os.path.lexists(link):
+        target = current(self.root)
+        if target is None:
             if self.read_only:
                 raise StoreError("no built store at %s: run `python -m kg_service build --store %s`"
                                  % (self.root, self.root))
             self._opened = _Opened(ox.Store(), None, {}, False, version="")
             return
-        target = Path(os.path.realpath(link))
         try:
             store = ox.Store.read_only(str(target))
         except (OSError, RuntimeError) as e:  # RocksDB reports damaged files as RuntimeError
@@ -108,7 +141,7 @@ class EmbeddedStore(Store):
         if not self.read_only:
             return False
         try:
-            target = Path(os.path.realpath(self._current_link()))
+            target = Path(os.path.realpath(current_link(self.root)))
         except OSError:
             return False
         if target == self._opened.target:
@@ -125,6 +158,7 @@ class EmbeddedStore(Store):
     # -- queries ----------------------------------------------------------------------------
     def _run(self, fn, timeout: float | None):
         timeout = timeout if timeout is not None else self.default_timeout
+        fn = functools.partial(_engine_call, fn)  # results are read lazily: their errors too
         gate = self.gate  # kg_service.limits.QueryGate: a slot per evaluation, Overloaded when none frees
         if not timeout:
             if gate is None:
@@ -159,12 +193,7 @@ class EmbeddedStore(Store):
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         if base_iri:
             kwargs["base_iri"] = base_iri
-        try:
-            return opened.store.query(query, **kwargs)
-        except SyntaxError as e:
-            raise _syntax_error(e) from None
-        except ValueError as e:
-            raise QuerySyntaxError(str(e)) from None
+        return opened.store.query(query, **kwargs)
 
     def select(self, query, bindings=None, *, timeout=None):
         """Rows of a SELECT as dicts of rdflib terms (unbound variables are left out).
@@ -218,11 +247,11 @@ class EmbeddedStore(Store):
             if isinstance(res, ox.QueryTriples):
                 fmt = ox.RdfFormat.from_media_type(media_type)
                 if fmt is None:
-                    raise StoreError("no RDF writer for %s" % media_type)
+                    raise UnsupportedFormat("This query's answer cannot be written as %s." % media_type)
                 return ox.serialize(res, format=fmt)
             fmt = ox.QueryResultsFormat.from_media_type(media_type)
             if fmt is None:
-                raise StoreError("no results writer for %s" % media_type)
+                raise UnsupportedFormat("This query's answer cannot be written as %s." % media_type)
             return res.serialize(format=fmt)
         return self._run(run, timeout)
 
@@ -242,10 +271,8 @@ class EmbeddedStore(Store):
         leaves the previous version serving. `manifest`, the build's release manifest, is kept in
         the version directory (`MANIFEST_FILE`), under the same checksums as RocksDB's files.
         """
-        versions = self.root / "versions"
-        versions.mkdir(parents=True, exist_ok=True)
-        final = versions / ("%s-%d" % (version[:16], time.time_ns()))
-        staging = versions / (".staging-%d-%d" % (os.getpid(), time.time_ns()))
+        staging = staging_dir(self.root)
+        final = final_dir(self.root, version)
         try:
             store = ox.Store(str(staging))
             for iri, data in graphs.items():
@@ -258,7 +285,7 @@ class EmbeddedStore(Store):
             for graph in (ox.NamedNode(META_GRAPH), ox.DefaultGraph()):
                 store.add(ox.Quad(ox.NamedNode(META_GRAPH), ox.NamedNode(VERSION_PREDICATE),
                                   ox.Literal(version), graph))
-            (staging / FACTS_FILE).write_text(json.dumps({"version": version, "triples": count}))
+            write_facts(staging, version, count)
             if manifest is not None:
                 (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                                      encoding="utf-8")
@@ -266,18 +293,12 @@ class EmbeddedStore(Store):
             store.optimize()
             del store
             write_manifest(staging)  # fsyncs every file; `serve` checks it before serving
-            os.rename(staging, final)
-            tmp_link = self.root / (".current-%d" % os.getpid())
-            if os.path.lexists(tmp_link):
-                os.unlink(tmp_link)
-            os.symlink(os.path.relpath(final, self.root), tmp_link)
-            fsync_dir(versions)
-            os.replace(tmp_link, self._current_link())
-            fsync_dir(self.root)
+            place(staging, final)
+            swap_in(self.root, final)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        prune_versions(versions, keep=final)
+        prune(self.root, keep=final)
         if not self.read_only:
             self._opened = _Opened(ox.Store.read_only(str(final)), final, _read_facts(final), True, version=version)
         return final
@@ -318,13 +339,6 @@ class _Opened:
         self.store, self.target, self.facts, self.union, self.version = store, target, facts, union, version
 
 
-def _recorded_version(store: ox.Store) -> str:
-    """The version a build recorded in the meta graph ("" when there is none)."""
-    rows = list(store.query("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
-                            % (META_GRAPH, VERSION_PREDICATE)))
-    return rows[0]["v"].value if rows else ""
-
-
 def memory_quads_limit(environ=None) -> int:
     """Largest store (in quads) a serving worker copies into memory: KG_STORE_MEMORY_QUADS, 0 = never.
 
@@ -360,36 +374,3 @@ def _in_memory_if_small(store: ox.Store, facts: dict) -> ox.Store:
     return memory
 
 
-def prune_versions(versions: Path, keep: Path) -> None:
-    """Remove old version directories (and leftovers of killed builds), keeping the newest."""
-    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
-    for p in done[KEEP_VERSIONS:]:
-        if p != keep:
-            shutil.rmtree(p, ignore_errors=True)
-    for p in versions.glob(".staging-*"):
-        pid = p.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _read_facts(directory: Path) -> dict:
-    try:
-        return json.loads((directory / FACTS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _has_default_graph(store: ox.Store) -> bool:
-    """A published version holds the union of its named graphs in the default graph."""
-    return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True

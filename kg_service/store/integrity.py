@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import StoreError
+from .base import StoreError, store_query
 
 MANIFEST = "AMLKG-MANIFEST.json"
 _UNTRACKED = re.compile(r"^(LOG(\.old\..*)?|LOCK|%s(\.tmp)?)$" % re.escape(MANIFEST))
@@ -119,7 +119,6 @@ def check_store(location: str) -> StoreState:
     with a one-line message saying what is wrong and what to do."""
     import pyoxigraph as ox
 
-    from .base import META_GRAPH, VERSION_PREDICATE
 
     root = Path(location)
     link = root / "current"
@@ -138,16 +137,22 @@ def check_store(location: str) -> StoreState:
             fix))
     try:
         store = ox.Store.read_only(str(target))
-        rows = list(store.query("SELECT ?v WHERE { GRAPH <%s> { ?g <%s> ?v } } LIMIT 1"
-                                % (META_GRAPH, VERSION_PREDICATE)))
+        version = recorded_version(store)
         triples = len(store)
     except (OSError, RuntimeError, ValueError) as e:
         raise StoreCorrupt("the store at %s is corrupt: %s; %s"
                            % (location, one_line(str(e)), fix)) from None
-    if not rows:
+    if not version:
         raise StoreCorrupt("the store at %s is corrupt: it records no graph version (not a finished build); %s"
                            % (location, fix))
-    return StoreState(location, str(target), rows[0]["v"].value, triples, problems is not None)
+    return StoreState(location, str(target), version, triples, problems is not None)
+
+
+def recorded_version(store) -> str:
+    """The version a build (or curator write) recorded in a pyoxigraph store's meta graph ("" when
+    there is none)."""
+    rows = list(store.query(store_query("graph-version")))
+    return rows[0]["v"].value if rows else ""
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -46,8 +46,8 @@ import rdflib
 from rdflib import BNode, Literal, URIRef
 from SPARQLWrapper import INSERT, POST, SELECT, URLENCODED, SPARQLWrapper
 
-from .base import (GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout,
-                   Store, StoreError, StoreUnavailable)
+from .base import (GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, DatasetMissing, QuerySyntaxError,
+                   QueryTimeout, Store, StoreError, StoreUnavailable, store_query)
 from .binding import bind_values, term_to_sparql
 from .embedded import to_rdflib
 
@@ -333,6 +333,17 @@ class _Wrapper(SPARQLWrapper):
         return self._createRequest()
 
 
+class _NotFound(StoreError):
+    """The server answered 404: no service at the URL, or (to a Graph Store DELETE) no such graph."""
+
+
+class _Dataset(NamedTuple):
+    """What the server holds of ours: the build's version ("" when none) and its graphs (None then)."""
+    version: str
+    graphs: tuple[str, ...] | None
+    read_at: float
+
+
 class _Reply(NamedTuple):
     status: int
     content_type: str
@@ -393,7 +404,7 @@ class RemoteStore(Store):
         self.version_ttl = float(DEFAULTS["version_ttl"] if version_ttl is None else version_ttl)
         self.down_grace = float(DEFAULTS["down_grace"] if down_grace is None else down_grace)
         self._down_until = 0.0
-        self._version: tuple[str, float] | None = None
+        self._dataset: _Dataset | None = None
         self._closed = False
         self._pool = _ConnectionPool(self.connect_timeout)
         self._passwords = None
@@ -520,7 +531,7 @@ class RemoteStore(Store):
             return StoreError("%s: the server refused access (HTTP %d): set KG_STORE_USER, "
                               "KG_STORE_PASSWORD and, if needed, KG_STORE_AUTH" % (what, code))
         if code == 404:
-            return StoreError("%s: no SPARQL service at this URL (HTTP 404)" % what)
+            return _NotFound("%s: no SPARQL service at this URL (HTTP 404)" % what)
         if code in (406, 415) and form:
             return QuerySyntaxError("not a %s query (the server cannot answer it as one)" % form)
         if code == 429:
@@ -532,7 +543,13 @@ class RemoteStore(Store):
 
     def _query(self, text: str, accept: str, *, timeout: float | None, what: str,
                form: str | None = None, default_graphs: Iterable[str] | None = None,
-               named_graphs: Iterable[str] | None = None, line_shift: int = 0) -> _Reply:
+               named_graphs: Iterable[str] | None = None, line_shift: int = 0,
+               ours: bool = True) -> _Reply:
+        """Send one query. Unless the caller gives a dataset (or `ours` is off, for the queries that
+        find the dataset), it is our graphs: the union of them as the default graph, each of them as a
+        named graph, as the embedded store has it, whatever the server's own default graph is."""
+        if ours and default_graphs is None and named_graphs is None:
+            default_graphs = named_graphs = self._dataset_now().graphs
         default_graphs, named_graphs = list(default_graphs or ()), list(named_graphs or ())
 
         def build():
@@ -559,8 +576,11 @@ class RemoteStore(Store):
     # -- queries -----------------------------------------------------------------------------
     def select(self, query, bindings=None, *, timeout=None):
         """Rows of a SELECT as dicts of rdflib terms (unbound variables are left out)."""
-        reply = self._query(bind_values(query, bindings), SELECT_ACCEPT, timeout=timeout,
-                            what="SELECT", form="SELECT")
+        return self._select(bind_values(query, bindings), timeout=timeout)
+
+    def _select(self, query: str, *, timeout=None, ours: bool = True):
+        reply = self._query(query, SELECT_ACCEPT, timeout=timeout, what="SELECT", form="SELECT",
+                            ours=ours)
         doc = _json(reply, "SELECT")
         try:
             names = doc["head"].get("vars") or []
@@ -643,8 +663,8 @@ class RemoteStore(Store):
         try:
             self._call(build, timeout=self.write_timeout, what="%s <%s>" % (method, graph_iri),
                        write=True)
-        except StoreError as e:
-            if method == "DELETE" and "HTTP 404" in str(e):
+        except _NotFound:
+            if method == "DELETE":
                 return  # already absent
             raise
 
@@ -686,34 +706,66 @@ class RemoteStore(Store):
                                            term_to_sparql(str(version)))
         meta = graphs.get(META_GRAPH, b"").rstrip()
         self.replace_graph(META_GRAPH, (meta + b"\n" if meta else b"") + version_line.encode())
-        self._version = (str(version), time.monotonic())
+        self._dataset = None  # read back from the meta graph just written
         return self.url
 
     # -- facts -------------------------------------------------------------------------------
     def named_graphs(self) -> list[str]:
         """IRIs of the graphs on the server (on a shared server, other data's graphs too)."""
-        rows = [r for r in self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }") if "g" in r]
+        rows = [r for r in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", ours=False) if "g" in r]
         if not rows:  # Virtuoso binds no graph to an empty pattern: look at the triples
-            rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+            rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", ours=False)
         return sorted(str(r["g"]) for r in rows if isinstance(r.get("g"), URIRef))
 
     def triple_count(self) -> int:
+        """Triples in our graphs (other data on a shared server is not counted)."""
         rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
         return int(rows[0]["n"]) if rows else 0
 
+    def _dataset_now(self) -> "_Dataset":
+        """The last build's version and our graphs (those under GRAPH_BASE: what `publish` writes and
+        replaces), the version re-read after `version_ttl` seconds (other processes see a new
+        version within it) and the graphs listed again when it changed."""
+        known = self._dataset
+        now = time.monotonic()
+        if known is not None and now - known.read_at < self.version_ttl:
+            return known
+        rows = self._select(store_query("graph-version"), ours=False)
+        version = str(rows[0]["v"]) if rows else ""
+        if known is not None and known.version == version:
+            graphs = known.graphs
+        elif version:
+            graphs = tuple(g for g in self.named_graphs() if g.startswith(GRAPH_BASE))
+        else:
+            graphs = None  # nothing of ours: the server's own dataset (and `serve` refuses it)
+        known = self._dataset = _Dataset(version, graphs, now)
+        return known
+
     def graph_version(self) -> str:
-        """The last build's version, remembered for `version_ttl` seconds (a build's own store
-        knows it at once; other processes see a new version within the TTL)."""
-        cached = self._version
-        if cached is not None and time.monotonic() - cached[1] < self.version_ttl:
-            return cached[0]
-        version = super().graph_version()
-        self._version = (version, time.monotonic())
-        return version
+        """The last build's version ("" when the server holds none)."""
+        return self._dataset_now().version
+
+    def check_dataset(self) -> None:
+        """Raise DatasetMissing unless the server holds a build of ours: a recorded version and every
+        graph the build's meta graph lists (`serve` refuses to start otherwise)."""
+        self._dataset = None
+        known = self._dataset_now()
+        fix = "build into it with `python -m kg_service build --store %s`" % self.url
+        if not known.version:
+            raise DatasetMissing("the SPARQL server at %s holds no amlkg build (no graph version in <%s>): %s"
+                                 % (self.url, META_GRAPH, fix))
+        listed = {str(r["graph"]) for r in self._select(store_query("listed-graphs"), ours=False)}
+        missing = sorted(listed - set(known.graphs))
+        if missing:
+            raise DatasetMissing("the SPARQL server at %s lacks %d of the graphs its build lists (%s): %s"
+                                 % (self.url, len(missing), ", ".join("<%s>" % g for g in missing[:3]), fix))
 
     def refresh(self) -> bool:
-        """Forget the remembered version (the served store calls this periodically)."""
-        self._version = None
+        """Read the version again on the next call (the served store calls this periodically); the
+        graphs are listed again only if it changed."""
+        known = self._dataset
+        if known is not None:
+            self._dataset = known._replace(read_at=float("-inf"))
         return False
 
     def close(self) -> None:

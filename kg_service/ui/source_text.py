@@ -1,6 +1,6 @@
 """A quote in its place: the section of the source document it stands in, with the quote marked.
 
-Pure functions over the document text. The text comes from the file the graph names
+Functions over the document text (no store, no Flask). The text comes from the file the graph names
 (`amlkg:sourceFile`, checked against `amlkg:sha256`); when it is missing or changed, the quote is
 shown with its W3C Web Annotation context (`oa:prefix` / `oa:suffix`) instead.
 """

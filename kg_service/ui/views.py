@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 from urllib.parse import urlencode
 
@@ -10,7 +9,8 @@ from flask import Response, render_template, request, url_for
 from rdflib import URIRef
 from werkzeug.datastructures import MultiDict
 
-from .. import DISCLAIMER, negotiation, pathway
+from .. import negotiation, pathway
+from ..disclaimer import DISCLAIMER
 from ..dataset import get_store
 from ..errors import ProblemError, problem, store_problem
 from ..jsonld import graph_to_jsonld
@@ -294,26 +294,13 @@ def _groups(cards: list[dict]) -> list[tuple[str, list[dict]]]:
     return groups
 
 
-def _question_module():
-    """kg_service.question when that module exists (the plain-language parser of the JSON API)."""
-    try:
-        return importlib.import_module("kg_service.question")
-    except ModuleNotFoundError as e:
-        if e.name == "kg_service.question":
-            return None
-        raise
-
-
 def ask(text: str) -> dict:
     """A plain-language question -> what was understood, the profile (when it makes one) and what was not.
 
     Uses kg_service.question (the JSON API's parser) so the page and `/api/ask` read questions alike.
     """
-    module = _question_module()
-    if module is None or not hasattr(module, "parse_question"):
-        return {"unavailable": True, "profile": None, "raw": {}, "unrecognized": [], "problems": {},
-                "mentions": [], "warnings": []}
-    parsed = module.parse_question(text)
+    from ..question import parse_question  # on first use: it loads the NegEx reader
+    parsed = parse_question(text)
     raw = dict(getattr(parsed, "profile", None) or {})
     problems = {k: "the question names more than one: %s" % ", ".join(map(str, v))
                 for k, v in (getattr(parsed, "conflicts", None) or {}).items()}

@@ -5,7 +5,7 @@ import io
 import itertools
 import random
 
-from kg_service.api.annotate import Annotator, annotate, column_field, row_profile
+from kg_service.annotate import Annotator, annotate, column_field, row_profile
 from kg_service.api.graphdata import numeric_bounds, side_of_bounds
 from kg_service.named_queries import load_all
 from kg_service.options import OptionsFinder, parse_profile

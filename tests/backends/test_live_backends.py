@@ -3,7 +3,9 @@ and a remote store that goes down mid-run gives 503 problem+json with Retry-Afte
 itself when it comes back.
 
 Both services run at once here (the embedded store, and a real `oxigraph serve` reached through the
-remote backend), so each answer is compared with its twin byte for byte once parsed.
+remote backend), so each answer is compared with its twin byte for byte once parsed; the remote server
+runs once with its default graph apart from the named graphs (as Fuseki) and once with it the union of
+them (as Virtuoso, GraphDB), and the answers must not change.
 """
 from __future__ import annotations
 
@@ -44,10 +46,13 @@ SPARQL = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["remote_store_url", "union_remote_store_url"],
+                ids=["fuseki-style", "union-default-graph"])
 def twins(request):
-    """(service over the embedded store, service over the remote store), the same graph built into each."""
-    remote = LiveServer(request.getfixturevalue("remote_store_url"),
+    """(service over the embedded store, service over the remote store), the same graph built into each;
+    the remote server once keeping its default graph apart (Fuseki, plain `oxigraph serve`) and once
+    making it the union of the named graphs (Virtuoso, GraphDB)."""
+    remote = LiveServer(request.getfixturevalue(request.param),
                         log_dir=request.getfixturevalue("tmp_path_factory").mktemp("twin"))
     try:
         yield request.getfixturevalue("embedded_live_server"), remote
@@ -95,6 +100,16 @@ def test_both_backends_serve_the_same_graph_version(twins):
 def test_options_are_identical(twins, profile):
     answer = same_answer(twins, "/api/options?" + urllib.parse.urlencode(profile))
     assert answer["options"] or profile.get("mutations") == ""
+
+
+def test_relapsed_idh1_finds_the_idh1_inhibitors_on_every_server(twins):
+    """The issue's report: on a server whose default graph is not the union (plain `oxigraph serve`,
+    Fuseki) this answered 200 with no options and "the graph has no factor" warnings."""
+    answer = same_answer(twins, "/api/options?status=relapsed&mutations=IDH1")
+    assert {"ivosidenib", "olutasidenib"} <= {o["therapy"]["label"] for o in answer["options"]}
+    assert not [w for w in answer.get("warnings", []) if "has no factor" in w], answer["warnings"]
+    health = [json.loads(fetch(s.url, "/health")[2]) for s in twins]
+    assert health[0]["triples"] == health[1]["triples"] > 3000
 
 
 def test_every_named_query_and_example_is_identical(twins):

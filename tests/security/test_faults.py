@@ -356,6 +356,31 @@ def test_serve_starts_while_the_remote_backend_is_down(tmp_path):
         assert "warning: the store at %s does not answer" % url in server.output()
 
 
+def test_serve_refuses_a_remote_store_without_our_graphs(tmp_path):
+    """A SPARQL server that answers but holds no build of ours (never built into, or a build's graph
+    missing) stops `serve` with one line and exit 2: it would answer every question with nothing."""
+    from tests.store.store_support import OxigraphServer
+
+    from kg_service.store import META_GRAPH
+    oxigraph = OxigraphServer(tmp_path / "oxigraph-db").start()
+    try:
+        r = run_serve(oxigraph.query_url, {"KG_REQUEST_LOG": "off"})
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1, r.stderr
+        assert lines[0].startswith("error: the SPARQL server at %s holds no amlkg build" % oxigraph.query_url)
+        assert "python -m kg_service build --store %s" % oxigraph.query_url in lines[0]
+
+        listed = "https://w3id.org/amlkg/graph/acs2022"
+        oxigraph.update('INSERT DATA { GRAPH <%s> { <%s> <https://w3id.org/amlkg/graphVersion> "v1" . '
+                        '<%s> a <http://www.w3.org/ns/prov#Entity> } }' % (META_GRAPH, META_GRAPH, listed))
+        r = run_serve(oxigraph.query_url, {"KG_REQUEST_LOG": "off"})
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1, r.stderr
+        assert "lacks 1 of the graphs its build lists (<%s>)" % listed in lines[0]
+    finally:
+        oxigraph.stop()
+
+
 def _answers_503(base: str) -> bool:
     try:
         return http("GET", base + "/health", timeout=5)[0] == 503

@@ -1,5 +1,7 @@
-"""Store fixtures: `backend_store`, one store per backend ("embedded", "remote") holding the same
-published graphs, the real `oxigraph serve` behind the remote one, and a scripted fake server.
+"""Store fixtures: `backend_store`, one store per backend ("embedded"; "remote", a real `oxigraph serve`
+keeping its default graph apart as Fuseki does; "remote-union", one whose default graph is the union
+of the named graphs as Virtuoso's and GraphDB's are) holding the same published graphs, and a
+scripted fake server.
 
 Any test that takes `backend_store` runs once per backend. Override `backend_graphs` (a dict of graph
 IRI -> N-Triples bytes) in a test module to publish other data; `backend_location` is the matching
@@ -11,7 +13,7 @@ import pytest
 
 from kg_service.store import open_store
 
-from store_support import (SAMPLE_GRAPHS, VERSION, FakeSparqlServer, OxigraphServer,
+from tests.store.store_support import (SAMPLE_GRAPHS, VERSION, FakeSparqlServer, OxigraphServer,
                            publish_embedded, publish_remote)
 
 
@@ -19,6 +21,14 @@ from store_support import (SAMPLE_GRAPHS, VERSION, FakeSparqlServer, OxigraphSer
 def oxigraph_server(tmp_path_factory):
     """One oxigraph server for the session (tests clear it before publishing)."""
     server = OxigraphServer(tmp_path_factory.mktemp("oxigraph") / "db").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def union_oxigraph_server(tmp_path_factory):
+    """One oxigraph server for the session whose default graph is the union of its named graphs."""
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-union") / "db", union_default_graph=True).start()
     yield server
     server.stop()
 
@@ -31,7 +41,7 @@ def own_oxigraph_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture(params=["embedded", "remote"])
+@pytest.fixture(params=["embedded", "remote", "remote-union"])
 def backend(request) -> str:
     """The backend a test runs on."""
     return request.param
@@ -48,7 +58,8 @@ def backend_location(request, backend, backend_graphs, tmp_path) -> str:
     """A `KG_STORE` value where `backend_graphs` are published as version VERSION."""
     if backend == "embedded":
         return publish_embedded(tmp_path / "store", backend_graphs, VERSION)
-    return publish_remote(request.getfixturevalue("oxigraph_server"), backend_graphs, VERSION)
+    server = "oxigraph_server" if backend == "remote" else "union_oxigraph_server"
+    return publish_remote(request.getfixturevalue(server), backend_graphs, VERSION)
 
 
 @pytest.fixture()

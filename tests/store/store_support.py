@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 
 from kg_service.store import GRAPH_BASE
+from kg_service.store.base import store_query
 from kg_service.store.embedded import EmbeddedStore
 from kg_service.store.remote import RemoteStore
 
 VERSION = "test-version-1"
+#: the remote store's version look-up (kg_service/store/queries/graph-version.rq)
+VERSION_LOOKUP = store_query("graph-version")
 AML = "https://w3id.org/amlkg/"
 
 SAMPLE_GRAPHS = {
@@ -97,10 +100,16 @@ def oxigraph_command() -> str:
 
 
 class OxigraphServer:
-    """A real `oxigraph serve` process on loopback, which a test may stop and start again."""
+    """A real `oxigraph serve` process on loopback, which a test may stop and start again.
 
-    def __init__(self, location: Path, *, timeout_s: int | None = None):
+    By default its default graph is kept apart from the named graphs, as Fuseki and a plain
+    `oxigraph serve` keep it; `union_default_graph=True` makes it the union of the named graphs, as
+    Virtuoso, GraphDB and `oxigraph serve --union-default-graph` do. The service must answer the same
+    on both."""
+
+    def __init__(self, location: Path, *, timeout_s: int | None = None, union_default_graph: bool = False):
         self.location, self.timeout_s = Path(location), timeout_s
+        self.union_default_graph = union_default_graph
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.query_url, self.update_url, self.gsp_url = (self.base + "/query", self.base + "/update",
@@ -110,7 +119,9 @@ class OxigraphServer:
 
     def start(self, timeout: float = 20.0) -> "OxigraphServer":
         cmd = [oxigraph_command(), "serve", "--location", str(self.location),
-               "--bind", "127.0.0.1:%d" % self.port, "--union-default-graph"]
+               "--bind", "127.0.0.1:%d" % self.port]
+        if self.union_default_graph:
+            cmd.append("--union-default-graph")
         if self.timeout_s:
             cmd += ["--timeout-s", str(self.timeout_s)]  # the remote cuts runaway queries itself
         with open(self.log_path, "ab") as log:
@@ -152,7 +163,11 @@ class OxigraphServer:
 
 class FakeSparqlServer:
     """A scripted HTTP server on loopback: answers each request with the next scripted reply
-    (status, headers, body, delay) and records what it was sent."""
+    (status, headers, body, delay) and records what it was sent.
+
+    The remote store's own look-up of the build's version (sent before a query to learn which graphs
+    are ours) is answered with `version` ("": no build) and counted in `version_lookups`, not
+    recorded, so a script is about the query under test."""
 
     def __init__(self):
         self.replies: list[tuple[int, dict, bytes, float]] = []
@@ -160,6 +175,7 @@ class FakeSparqlServer:
                         b'{"head":{"vars":[]},"results":{"bindings":[]}}', 0.0)
         self.requests: list[dict] = []
         self.drop_connections = False
+        self.version, self.version_lookups = "", 0
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -171,6 +187,16 @@ class FakeSparqlServer:
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if urllib.parse.parse_qs(body.decode("latin-1")).get("query") == [VERSION_LOOKUP]:
+                    fake.version_lookups += 1
+                    payload = b'{"head":{"vars":["v"]},"results":{"bindings":[%s]}}' % (
+                        b'{"v":{"type":"literal","value":"%s"}}' % fake.version.encode() if fake.version else b"")
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/sparql-results+json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 fake.requests.append({"method": self.command, "path": self.path,
                                       "client": self.client_address,
                                       "headers": dict(self.headers.items()), "body": body,

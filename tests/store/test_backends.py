@@ -16,7 +16,7 @@ from kg_service.store import META_GRAPH, BindingError, QuerySyntaxError
 from kg_service.store.embedded import EmbeddedStore
 from kg_service.store.remote import RemoteStore
 
-from store_support import (AML, PREFIXES, QUERIES, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION,
+from tests.store.store_support import (AML, PREFIXES, QUERIES, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION,
                            canonical_rows, publish_embedded, publish_remote)
 
 

@@ -20,7 +20,7 @@ from kg_service.store import META_GRAPH, QuerySyntaxError, StoreError, StoreUnav
 from kg_service.store.embedded import EmbeddedStore
 from kg_service.store.remote import RemoteStore
 
-from store_support import (PREFIXES, QUERIES, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION, canonical_rows,
+from tests.store.store_support import (PREFIXES, QUERIES, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION, canonical_rows,
                            free_port, publish_embedded)
 
 SCRIPT_PARTS = ("tools", "virtuoso", "virtuoso.sh")

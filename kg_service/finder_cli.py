@@ -1,5 +1,5 @@
-"""Command-line faces of the API: `options` (the finder, same fields as /api/options), `ask` (a
-plain-language question) and `annotate` (a cohort file, one patient per row)."""
+"""The options finder on the command line, with the JSON API's answers: `options` (the same fields as
+/api/options), `ask` (a plain-language question) and `annotate` (a cohort file, one patient per row)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from ..options import CHOICES
+from .options import CHOICES
 
 
 def add_commands(sub, default_store: str) -> None:
@@ -55,17 +55,17 @@ def add_commands(sub, default_store: str) -> None:
 
 
 def _open(store_location: str):
-    from ..named_queries import load_all
-    from ..options import OptionsFinder
-    from ..store import open_store
+    from .named_queries import load_all
+    from .options import OptionsFinder
+    from .store import open_store
     store = open_store(store_location, read_only=True)
     queries = load_all()
     return store, queries, OptionsFinder(lambda: store, queries)
 
 
 def _options(args) -> int:
-    from ..options import PROFILE_FIELDS, ProfileError, parse_profile
-    from ..store import StoreError
+    from .options import PROFILE_FIELDS, ProfileError, parse_profile
+    from .store import StoreError
     raw = {f: getattr(args, f) for f in PROFILE_FIELDS if getattr(args, f, None) is not None}
     try:
         profile = parse_profile(raw)
@@ -83,9 +83,9 @@ def _options(args) -> int:
 
 
 def _ask(args) -> int:
-    from ..options import ProfileError, merge_answers, parse_profile
-    from ..question import lexicon_for, parse_question
-    from ..store import StoreError
+    from .options import ProfileError, merge_answers, parse_profile
+    from .question import lexicon_for, parse_question
+    from .store import StoreError
     try:
         store, queries, finder = _open(args.store)
         parsed = parse_question(args.question, lexicon_for(store, queries))
@@ -112,9 +112,9 @@ def _ask(args) -> int:
 
 
 def _annotate(args) -> int:
-    from ..store import StoreError
+    from .store import StoreError
     from .annotate import Annotator, annotate, count_rows, text_progress
-    from .graphdata import numeric_bounds
+    from .api.graphdata import numeric_bounds
     delimiter = args.delimiter or ("\t" if args.input.lower().endswith(".tsv") else ",")
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
