@@ -178,3 +178,14 @@ def test_snomed_apl_fab_m3_reads_as_apl():
     """SNOMED CT 110004001 (acute promyelocytic leukemia, FAB M3), the code the CDS requirement names."""
     reading, fields = read(fx.condition("c1", (fx.SCT, "110004001"), clinical="relapse"))
     assert fields["disease"] == "APL" and reading.statuses == ["relapsed"]
+
+
+@pytest.mark.parametrize("code", [fx.AML, (fx.ICD, "C92.02")])
+def test_aml_coded_without_its_subtype_after_atra_and_arsenic_is_read_as_apl_and_said(code):
+    """ATRA with arsenic trioxide is an initial APL treatment: a record coding only AML is read as APL
+    (as a question naming that history is), and the reading says why; never a record refused."""
+    reading, fields = read(fx.condition("c1", code, clinical="relapse"), fx.medication_statement("m1", "10753"),
+                           fx.medication_statement("m2", "18330"))
+    assert fields["disease"] == "APL" and fields["prior_therapy"] == "ATRA+ATO"
+    assert "disease: APL (from the treatment history)" in reading.read
+    assert any("codes AML without the APL subtype" in n and "ATRA with arsenic trioxide" in n for n in reading.notes)

@@ -361,6 +361,19 @@ def _read_prior_therapy(drugs: set, procedures: set, reading: Reading) -> None:
         return
     if "prior_therapy" in reading.fields:
         reading.read.append("prior therapy: %s" % reading.fields["prior_therapy"])
+        if not apl:
+            # ATRA with arsenic trioxide or with chemo is an initial APL treatment (the document's APL
+            # section): a record coding AML without the APL subtype is read as APL, and says so, as a
+            # question naming that history is (a 422 would leave the clinician with no card at all)
+            reading.fields["disease"] = "APL"
+            reading.read[:] = ["disease: APL (from the treatment history)" if line.startswith("disease: ") else line
+                               for line in reading.read]
+            reading.notes.append("the record codes AML without the APL subtype but shows %s as an earlier "
+                                 "treatment, an initial APL treatment: read as APL" % _THERAPY_WORDS[
+                                     reading.fields["prior_therapy"]])
+
+
+_THERAPY_WORDS = {"ATRA+ATO": "ATRA with arsenic trioxide", "ATRA+chemo": "ATRA with chemotherapy"}
 
 
 def settle(reading: Reading, bounds: dict) -> dict:
