@@ -396,6 +396,7 @@ def parse_question(text: str, lexicon: Lexicon | None = None) -> ParsedQuestion:
             found.append(_Found(part_cands[0].entity, part_cands[0], part_tokens, text))
         i += length
     found += _one_word_names(lexicon, tokens, text, found)
+    found += _gene_shorthand(lexicon, tokens, text, found)
     variants = _protein_changes(lexicon, tokens, found, text)
     facts += _grammar_phrases(tokens, rules, text, statuses=True)
     facts += _after_treatment(tokens, found, rules, text)
@@ -754,6 +755,35 @@ def _one_word_names(lexicon: Lexicon, tokens: list[Token], text: str, found: lis
                 prev.used = t.used = True
                 cand = Candidate(entity, "%s %s" % (prev.text, t.text), "shortened name", bool(entity.code))
                 out.append(_Found(entity, cand, [prev, t], text))
+    return out
+
+
+_NUMBERED_NAME = re.compile(r"^([A-Za-z]+)(\d+)$")
+
+
+def _gene_shorthand(lexicon: Lexicon, tokens: list[Token], text: str, found: list) -> list[_Found]:
+    """Numbered genes written as one name and its siblings' numbers ("IDH1/2", "IDH1/2/3"): a number
+    right after a slash that follows a found gene's name is the gene of that prefix and number, when
+    the graph names it (otherwise the number stays unrecognized)."""
+    prefix_at = {}   # token position -> the name prefix of the gene found there
+    for f in found:
+        m = _NUMBERED_NAME.match(f.surface)
+        if m and "mutations" in f.entity.values:
+            prefix_at[f.tokens[-1].end] = m.group(1)
+    out = []
+    for t in tokens:
+        if t.used or not t.text.isdigit():
+            continue
+        before = text[:t.start].rstrip()
+        if not before.endswith("/"):
+            continue
+        prefix = prefix_at.get(len(before[:-1].rstrip()))
+        entity = lexicon.code_entity("mutations", prefix + t.text) if prefix else None
+        if entity is None:
+            continue
+        t.used = True
+        prefix_at[t.end] = prefix
+        out.append(_Found(entity, Candidate(entity, prefix + t.text, "shorthand", True), [t], text))
     return out
 
 
