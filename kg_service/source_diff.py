@@ -137,6 +137,8 @@ def read_revision(path: str | Path) -> str:
         raise BadRevision("%s is a directory, not a text revision" % path.name) from None
     except OSError as e:
         raise BadRevision("%s cannot be read (%s)" % (path.name, e.strerror or e)) from None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise BadRevision("%s is UTF-16 text: save it as UTF-8 to compare it" % path.name)
     if b"\x00" in data:
         raise BadRevision("%s is a binary file (NUL bytes), not a text revision" % path.name)
     try:
@@ -144,6 +146,8 @@ def read_revision(path: str | Path) -> str:
     except UnicodeDecodeError as e:
         raise BadRevision("%s is not UTF-8 text (byte 0x%02x at offset %d)"
                           % (path.name, data[e.start], e.start)) from None
+    # line ends as the build reads a source (universal newlines): positions then agree with its selectors
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise BadRevision("%s is empty: no text to anchor the quotes in" % path.name)
     controls = sum(1 for c in text[:65536] if ord(c) < 32 and c not in "\t\n\r\f\v")

@@ -91,6 +91,7 @@ def test_shared_quotes_share_their_anchoring():
 @pytest.mark.parametrize("content, message", [
     (b"", "is empty"), (b" \n", "is empty"), (b"abc\x00def", "binary file (NUL bytes)"),
     (b"caf\xe9", "not UTF-8 text (byte 0xe9 at offset 3)"), (b"\x01\x02\x03\x04" * 10, "binary file (control"),
+    ("Hello.".encode("utf-16"), "is UTF-16 text: save it as UTF-8"),
 ])
 def test_read_revision_refuses(tmp_path, content, message):
     p = tmp_path / "r.txt"
@@ -103,6 +104,17 @@ def test_read_revision_accepts_a_bom(tmp_path):
     p = tmp_path / "r.txt"
     p.write_bytes(b"\xef\xbb\xbfHello.")
     assert sd.read_revision(p) == "Hello."
+
+
+def test_windows_and_old_mac_line_ends_are_read_as_the_build_reads_them(tmp_path):
+    """Saved with CRLF (or CR) line ends, the same text anchors every quote unchanged at the positions
+    the build computes (it reads sources with universal newlines)."""
+    for ending in ("\r\n", "\r"):
+        p = tmp_path / "r.txt"
+        p.write_bytes(OLD.replace("\n", ending).encode("utf-8"))
+        text = sd.read_revision(p)
+        assert text == OLD
+        assert set(classify(sd.diff(anchors(), text, TERMS)).values()) == {"unchanged"}
 
 
 def test_sentences_and_word_diff():
