@@ -1,6 +1,7 @@
 """The served store's lifecycle inside the app: one read-only store per worker process."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -22,6 +23,8 @@ class ServedStore:
         self._lock = threading.Lock()
         #: the bound on queries running at once (kg_service.limits.QueryGate), set by limits.init_app
         self.gate = None
+        #: called with the store when a refresh opened a new version (services: build its snapshot)
+        self.on_new_version = None
 
     def get(self) -> Store:
         store = self._store
@@ -35,7 +38,14 @@ class ServedStore:
         now = time.monotonic()
         if now - self._checked > self.refresh_interval and hasattr(store, "refresh"):
             self._checked = now
-            store.refresh()
+            if store.refresh() and self.on_new_version is not None:
+                # this request builds what the new version answers from; others wait for that build
+                # (kg_service.snapshot) rather than each reading the graph. A failed build is retried
+                # by the next answer that needs it, which reports it; this request may not need it.
+                try:
+                    self.on_new_version(store)
+                except Exception:  # noqa: BLE001
+                    logging.getLogger(__name__).exception("building the new version's snapshot failed")
         return store
 
     def recycle_if_poisoned(self) -> None:
@@ -60,6 +70,11 @@ def init_app(app: Flask) -> None:
     @app.teardown_request
     def _after(_exc):
         served.recycle_if_poisoned()
+
+
+def served_store(app: Flask) -> ServedStore:
+    """The app's served store holder."""
+    return app.extensions[_EXT]
 
 
 def get_store() -> Store:
