@@ -28,7 +28,9 @@ def init_app(app: Flask) -> None:
     finder = OptionsFinder(get_store, queries, snapshots)
     snapshots.add("parts", finder.prefill)
     app.extensions[_EXT] = {"queries": queries, "finder": finder, "snapshots": snapshots}
-    served_store(app).on_new_version = snapshots.get  # a swap builds the new snapshot at once
+    served = served_store(app)
+    served.on_new_version = snapshots.get  # a swap builds the new version's snapshot before it answers
+    served.has_snapshot = snapshots.has
     # the negation reader (spaCy, about a second of CPU) is ready before the app serves: `serve` builds
     # it once in the supervisor, whose forked workers find it built; elsewhere it is built here (built
     # on a background thread, it held the GIL while a new worker's first requests queued for a slot)

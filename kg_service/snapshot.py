@@ -4,8 +4,9 @@ Why: the finder's vocabulary and recommendation details, the question parser's l
 index, the pages' facts and the OpenAPI document change only with the graph. Kept apart, each filled
 itself on a fresh worker's first requests and again after every swap, so those requests queued
 behind each other's reads (issue 12). Here they are built together, once per version under one
-lock: before a worker serves (`kg_service.services.warm`), and on a swap by the request that finds
-the new version (`kg_service.dataset.ServedStore`) while any other waits for that one build.
+lock: before a worker serves (`kg_service.services.warm`), and on a swap before answers move to the
+new version (`kg_service.dataset.ServedStore`); a caller that finds its version unbuilt builds it
+while any other waits for that one build.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ Step = Callable[["Store", Snapshot], Any]
 
 
 class Snapshots:
-    """The owner: holds the snapshots of the latest versions (the one serving and the one before,
-    which answers still in flight may ask for) and builds each once.
+    """The owner: holds the snapshots of the latest versions (the one serving and the next, built
+    while the other still answers) and builds each once.
 
     >>> class S:
     ...     version = "v1"
@@ -75,6 +76,10 @@ class Snapshots:
     def add(self, name: str, step: Step) -> None:
         """Fill field `name` with `step(store, snapshot so far)` in every build (in the order added)."""
         self._steps.append((name, step))
+
+    def has(self, version: str) -> bool:
+        """Whether the snapshot of `version` is built."""
+        return version in self._kept
 
     def get(self, store: Store) -> Snapshot:
         """The snapshot of the store's current version, built now if it is new (one build; concurrent

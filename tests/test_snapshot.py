@@ -1,5 +1,5 @@
 """One snapshot per graph version (issue 12, item 3): built once however many first requests arrive
-together, and built for a new version by the request that finds the swap, before any answer uses it."""
+together, and built for a new version after a swap before any answer moves to that version."""
 from __future__ import annotations
 
 import shutil
@@ -79,8 +79,14 @@ def test_a_swap_builds_the_new_snapshot_before_answers_use_it(store_path, tmp_pa
     writer.publish(_graphs(Path(store_path).parent / "release"), new_version)
     writer.close()
 
-    served_store(app).get()   # the request that finds the swap: it builds the new snapshot at once
-    assert snapshots.builds == 2
+    holder = served_store(app)
+    found = holder.get()  # the request that finds the swap: the new version is prepared aside
+    assert found.graph_version() == old.version  # ... while the old one goes on answering
+    deadline = time.monotonic() + 60
+    while holder.get().graph_version() != new_version:
+        assert time.monotonic() < deadline, "the new version was never served"
+        time.sleep(0.01)
+    assert snapshots.builds == 2  # its snapshot was built before answers moved to it
     client = app.test_client()
     answer = client.get("/api/options?status=refractory&mutations=FLT3").get_json()
     assert answer["graph_version"] == new_version and answer["options"]
