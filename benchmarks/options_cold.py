@@ -6,7 +6,8 @@ Starts `python -m kg_service serve` on a copy of a built store, waits for /healt
 --clients closed-loop clients for --seconds, every request a profile not asked before (a new remission
 length, with statuses, mutation sets and ages that reach every side of the graph's thresholds). Then it
 publishes a new graph version into the served store (the swap a build makes) and measures the next
---seconds the same way. With --before REF the same is done for the code at git REF (exported to a
+--seconds the same way, and a third window after that (warm: the floor of this load on this machine).
+With --before REF the same is done for the code at git REF (exported to a
 temporary directory and run with this virtualenv), alternating, so both are measured in one run on the
 same machine: the figures of a shared machine move between runs, their ratio much less.
 
@@ -90,9 +91,10 @@ def measure(code: Path, store: str, graphs: dict, clients: int, seconds: float) 
         first = window(port, clients, seconds)
         h.publish_graphs(Path(store), graphs, secrets.token_hex(32))  # a new version: every worker swaps
         swap = window(port, clients, seconds)
+        warm = window(port, clients, seconds)  # the floor: the same load on a warm worker
     finally:
         server.stop()
-    return {"ready_s": server.ready_after, "after_ready": first, "after_swap": swap}
+    return {"ready_s": server.ready_after, "after_ready": first, "after_swap": swap, "warm": warm}
 
 
 def export(ref: str, into: Path) -> Path:
@@ -130,7 +132,7 @@ def main(argv=None) -> int:
     print("%-7s %5s %-12s %9s %8s %8s %8s %7s" % ("code", "round", "window", "requests", "p50 ms", "p99 ms",
                                                  "max ms", "req/s"))
     for f in figures:
-        for name in ("after_ready", "after_swap"):
+        for name in ("after_ready", "after_swap", "warm"):
             w = f[name]
             print("%-7s %5d %-12s %9d %8.1f %8.1f %8.1f %7.0f%s" % (
                 f["code"], f["round"], name, w["requests"], w["p50_ms"], w["p99_ms"], w["max_ms"], w["rps"],
