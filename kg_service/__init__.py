@@ -24,6 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     dataset.init_app(app)
     services.init_app(app)
+    from .question import lexicon_for
+    queries = services.queries_of(app)
+    services.add_snapshot_step(app, "lexicon", lambda store, _snap: lexicon_for(store, queries))
 
     from .health import bp as health_bp
     app.register_blueprint(health_bp)

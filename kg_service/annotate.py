@@ -111,7 +111,7 @@ class Annotator:
     @property
     def queries_run(self) -> int:
         """How many options.rq parts the finder has read for this graph version."""
-        return len(self.finder.graph_facts(self.store)["parts"])
+        return len(self.finder.snapshot(self.store).parts)
 
     def columns(self, answer: dict) -> dict:
         opts = [o for o in answer["options"] if o["strength"] != NOT_HELPFUL]

@@ -1,6 +1,7 @@
 """The served store's lifecycle inside the app: one read-only store per worker process."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -12,31 +13,77 @@ _EXT = "amlkg_store"
 
 
 class ServedStore:
-    """Holds the worker's store, reopens it when a build swaps the version, and knows when to
-    recycle the worker (a cut query may still be running on a helper thread)."""
+    """Holds the worker's store, follows a build's swap to a new version, and knows when to recycle
+    the worker (a cut query may still be running on a helper thread).
+
+    On a swap the new version is opened as a store of its own and `on_new_version` (services: build
+    its snapshot) runs on a background thread while the old version goes on answering; answers move
+    to the new store once that is done, so none waits for the build. A store that cannot tell a newer
+    version without opening it (the remote one) is refreshed in place, and the build runs on the
+    request that finds the new version, others waiting for that one build (kg_service.snapshot)."""
 
     def __init__(self, location: str, timeout: float, refresh_interval: float):
         self.location, self.timeout, self.refresh_interval = location, timeout, refresh_interval
         self._store: Store | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._preparing = False
         #: the bound on queries running at once (kg_service.limits.QueryGate), set by limits.init_app
         self.gate = None
+        #: called with a store of a new version before answers move to it (services: build its snapshot)
+        self.on_new_version = None
+        #: whether answers use a snapshot of this version (services); if none does, there is nothing
+        #: to build ahead, and a new version is followed at once
+        self.has_snapshot = lambda _version: False
 
     def get(self) -> Store:
         store = self._store
         if store is None:
             with self._lock:
                 if self._store is None:
-                    opened = open_store(self.location, read_only=True, timeout=self.timeout)
-                    opened.gate = self.gate
-                    self._store = opened
+                    self._store = self._open()
                 store = self._store
         now = time.monotonic()
         if now - self._checked > self.refresh_interval and hasattr(store, "refresh"):
             self._checked = now
-            store.refresh()
+            ahead = self.on_new_version is not None and self.has_snapshot(store.graph_version())
+            if ahead and hasattr(store, "newer_published"):
+                if store.newer_published():
+                    self._prepare_in_background(store)
+            elif store.refresh() and ahead:
+                self._built(store)
         return store
+
+    def _open(self) -> Store:
+        opened = open_store(self.location, read_only=True, timeout=self.timeout)
+        opened.gate = self.gate
+        return opened
+
+    def _prepare_in_background(self, old: Store) -> None:
+        with self._lock:
+            if self._preparing:
+                return
+            self._preparing = True
+
+        def prepare():
+            try:
+                fresh = self._open()
+                self._built(fresh)
+                fresh.poisoned = fresh.poisoned or getattr(old, "poisoned", False)  # still recycled
+                self._store = fresh
+            except Exception:  # noqa: BLE001 - the old version goes on answering; the next check retries
+                logging.getLogger(__name__).exception("opening the new version failed")
+            finally:
+                self._preparing = False
+        threading.Thread(target=prepare, name="amlkg-new-version", daemon=True).start()
+
+    def _built(self, store: Store) -> None:
+        """Build what `store`'s version answers from. A failed build is retried by the next answer
+        that needs it, which reports it; the request that found the version may not need it."""
+        try:
+            self.on_new_version(store)
+        except Exception:  # noqa: BLE001
+            logging.getLogger(__name__).exception("building the new version's snapshot failed")
 
     def recycle_if_poisoned(self) -> None:
         """After a cut query, ask the process manager for a fresh worker once this answer is sent."""
@@ -60,6 +107,11 @@ def init_app(app: Flask) -> None:
     @app.teardown_request
     def _after(_exc):
         served.recycle_if_poisoned()
+
+
+def served_store(app: Flask) -> ServedStore:
+    """The app's served store holder."""
+    return app.extensions[_EXT]
 
 
 def get_store() -> Store:

@@ -3,14 +3,13 @@
 The matching itself is SPARQL (`queries/options.rq`: one state per condition); this module validates
 the profile, binds it as typed (factor, value) rows, and shapes the rows into the contract's answer.
 What changes only with the graph (recommendation details, vocabulary, approvals) is read once per
-graph version.
+graph version, into that version's snapshot (`kg_service.snapshot`).
 """
 from __future__ import annotations
 
 import math
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field as _field
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from rdflib.namespace import XSD
 
 from .disclaimer import DISCLAIMER
 from .named_queries import NamedQuery, load_all
+from .snapshot import Snapshot, Snapshots
 from .store import Store
 from .xrefs import xref_keys
 
@@ -375,108 +375,104 @@ def variant_key(name: str) -> str:
     return re.sub(r"[^A-Z0-9*>_]", "", re.sub(r"(?i)(^|[ -])p\.", r"\1", name.strip()).upper())
 
 
-class OptionsFinder:
-    """Answers profiles from one store; caches per graph version."""
+def read_snapshot(store: Store, queries: dict[str, NamedQuery]) -> Snapshot:
+    """The finder's part of a graph version's snapshot: vocabulary, recommendation details, approvals
+    and numeric thresholds (the other fields are filled by the steps added to `Snapshots`)."""
+    version = store.graph_version()
+    return Snapshot(version, read_vocabulary(store, queries), read_details(store, queries),
+                    read_approvals(store, queries), condition_bounds(store, queries))
 
-    def __init__(self, store_getter, queries: dict[str, NamedQuery] | None = None, cache_size: int = 4096):
+
+def read_vocabulary(store: Store, queries: dict[str, NamedQuery]) -> Vocabulary:
+    rows = store.select(queries["profile-vocabulary"].text)
+    factors, codes, code_of, labels = {}, {}, {}, {}
+    for r in rows:
+        if "field" in r:
+            factors[str(r["field"])] = r["factor"]
+        if "code" in r:
+            codes[str(r["code"]).lower()] = r["value"]
+            code_of[r["value"]] = str(r["code"])
+            labels[r["value"]] = str(r["label"])
+    variants, names = {}, {}
+    for r in store.select(queries["mutation-variants"].text):
+        variants[variant_key(str(r["name"]))] = r["variant"]
+        names.setdefault(r["variant"], []).append(str(r["name"]))
+    for variant, spellings in names.items():
+        # the shortest spelling names it in `why` (FLT3-ITD, IDH2 R172K)
+        code_of.setdefault(variant, min(spellings, key=lambda s: (len(s), "p." in s, "-" in s, s)))
+    return Vocabulary(factors, codes, code_of, labels, variants)
+
+
+def read_details(store: Store, queries: dict[str, NamedQuery]) -> dict:
+    out = {}
+    for r in store.select(queries["recommendations"].text, {"recommendation": None}):
+        rec = str(r["recommendation"])
+        if rec in out:
+            continue
+        brands = [b for b in str(r.get("brands", "")).split(" | ") if b]
+        xref_iris = [x for x in str(r.get("xrefs", "")).split(" | ") if x]
+        out[rec] = {
+            "order": int(r["order"]),
+            "rank": int(r["strengthRank"]),
+            "therapy": {"id": str(r["therapy"]), "label": str(r["therapyLabel"]),
+                        "brand": brands[0] if brands else None, "brands": brands,
+                        "kind": str(r["kindLabel"]) if "kindLabel" in r else None,
+                        "xrefs": xref_keys(xref_iris), "xref_iris": xref_iris},
+            "strength": str(r["strength"]),
+            "strength_wording": str(r["wording"]),
+            "caveat": str(r["caveat"]) if "caveat" in r else None,
+            "note": str(r["note"]) if "note" in r else None,
+            "combined_with": [c for c in str(r.get("combinedWith", "")).split(" | ") if c],
+            "follows": [],
+            "source": {"quote": str(r["quote"]), "section": str(r["section"]),
+                       "document": str(r["document"]), "title": str(r["documentTitle"]),
+                       "revised": str(r["revised"])},
+        }
+    for r in store.select(queries["escalation"].text):
+        if str(r["recommendation"]) in out:
+            out[str(r["recommendation"])]["follows"].append(str(r["follows"]))
+    return out
+
+
+def read_approvals(store: Store, queries: dict[str, NamedQuery]) -> dict:
+    out: dict[str, list] = {}
+    for r in store.select(queries["approvals"].text, {"after_revision": None, "drug": None}):
+        out.setdefault(str(r["drug"]), []).append({
+            "date": str(r["date"]), "indication": str(r["indication"]),
+            "biomarker": str(r["biomarker"]) if "biomarker" in r else None,
+            "companion_diagnostic": str(r["companionDiagnostic"]) if "companionDiagnostic" in r else None,
+            "application": str(r["application"]) if "application" in r else None,
+            "after_document_revision": str(r["afterRevision"]).lower() == "true"})
+    return out
+
+
+class OptionsFinder:
+    """Answers profiles from one store, from its graph version's snapshot (`kg_service.snapshot`).
+    Answers are not kept here: the API's result cache (`kg_service.cache`) is the one LRU of answers."""
+
+    def __init__(self, store_getter, queries: dict[str, NamedQuery] | None = None,
+                 snapshots: Snapshots | None = None):
         self._store_getter = store_getter
         self.queries = queries or load_all()
-        self._static: dict = {}
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
+        self.snapshots = snapshots or Snapshots(lambda store: read_snapshot(store, self.queries))
         self._lock = threading.Lock()
-        self._facts_lock = threading.Lock()   # one reader of a new version's facts; the others wait for it
 
-    # -- what changes only with the graph ------------------------------------------------------
-    def graph_facts(self, store: Store | None = None) -> dict:
-        """What the answers need that changes only with the graph: vocabulary, recommendation details,
-        approvals, numeric thresholds, and the condition rows already read (see `condition_rows`)."""
-        store = store or self._store_getter()
-        version = store.graph_version()
-        facts = self._static.get(version)
-        if facts is not None:
-            return facts
-        with self._facts_lock:
-            facts = self._static.get(version)
-            if facts is not None:
-                return facts
-            facts = {"version": version,
-                     "vocabulary": self._vocabulary(store),
-                     "details": self._details(store),
-                     "approvals": self._approvals(store),
-                     "bounds": self._bounds(store),
-                     "parts": {},
-                     "situations": {}}
-            with self._lock:
-                self._static = {version: facts}
-                self._cache.clear()
-        return facts
+    def snapshot(self, store: Store | None = None) -> Snapshot:
+        """The snapshot of the store's current graph version (built once per version)."""
+        return self.snapshots.get(store or self._store_getter())
 
-    _graph_facts = graph_facts  # the name the api and ui areas first used
-
-    def _bounds(self, store: Store) -> dict[str, list[Decimal]]:
-        return condition_bounds(store, self.queries)
-
-    def _vocabulary(self, store: Store) -> Vocabulary:
-        rows = store.select(self.queries["profile-vocabulary"].text)
-        factors, codes, code_of, labels = {}, {}, {}, {}
-        for r in rows:
-            if "field" in r:
-                factors[str(r["field"])] = r["factor"]
-            if "code" in r:
-                codes[str(r["code"]).lower()] = r["value"]
-                code_of[r["value"]] = str(r["code"])
-                labels[r["value"]] = str(r["label"])
-        variants, names = {}, {}
-        for r in store.select(self.queries["mutation-variants"].text):
-            variants[variant_key(str(r["name"]))] = r["variant"]
-            names.setdefault(r["variant"], []).append(str(r["name"]))
-        for variant, spellings in names.items():
-            # the shortest spelling names it in `why` (FLT3-ITD, IDH2 R172K)
-            code_of.setdefault(variant, min(spellings, key=lambda s: (len(s), "p." in s, "-" in s, s)))
-        return Vocabulary(factors, codes, code_of, labels, variants)
-
-    def _details(self, store: Store) -> dict:
-        out = {}
-        for r in store.select(self.queries["recommendations"].text, {"recommendation": None}):
-            rec = str(r["recommendation"])
-            if rec in out:
-                continue
-            brands = [b for b in str(r.get("brands", "")).split(" | ") if b]
-            xref_iris = [x for x in str(r.get("xrefs", "")).split(" | ") if x]
-            out[rec] = {
-                "order": int(r["order"]),
-                "rank": int(r["strengthRank"]),
-                "therapy": {"id": str(r["therapy"]), "label": str(r["therapyLabel"]),
-                            "brand": brands[0] if brands else None, "brands": brands,
-                            "kind": str(r["kindLabel"]) if "kindLabel" in r else None,
-                            "xrefs": xref_keys(xref_iris), "xref_iris": xref_iris},
-                "strength": str(r["strength"]),
-                "strength_wording": str(r["wording"]),
-                "caveat": str(r["caveat"]) if "caveat" in r else None,
-                "note": str(r["note"]) if "note" in r else None,
-                "combined_with": [c for c in str(r.get("combinedWith", "")).split(" | ") if c],
-                "follows": [],
-                "source": {"quote": str(r["quote"]), "section": str(r["section"]),
-                           "document": str(r["document"]), "title": str(r["documentTitle"]),
-                           "revised": str(r["revised"])},
-            }
-        for r in store.select(self.queries["escalation"].text):
-            if str(r["recommendation"]) in out:
-                out[str(r["recommendation"])]["follows"].append(str(r["follows"]))
-        return out
-
-    def _approvals(self, store: Store) -> dict:
-        out: dict[str, list] = {}
-        query = self.queries["approvals"]
-        for r in store.select(query.text, {"after_revision": None, "drug": None}):
-            out.setdefault(str(r["drug"]), []).append({
-                "date": str(r["date"]), "indication": str(r["indication"]),
-                "biomarker": str(r["biomarker"]) if "biomarker" in r else None,
-                "companion_diagnostic": str(r["companionDiagnostic"]) if "companionDiagnostic" in r else None,
-                "application": str(r["application"]) if "application" in r else None,
-                "after_document_revision": str(r["afterRevision"]).lower() == "true"})
-        return out
+    def prefill(self, store: Store, snap: Snapshot) -> dict:
+        """Read ahead the parts of every single stated value (each code, each side of every threshold,
+        yes and no) in a few queries: a worker's first profiles then mostly cost no query. A step of
+        the snapshot's build (`kg_service.services`); returns the snapshot's parts."""
+        wanted: dict = {}
+        for profile in _prefill_profiles(snap):
+            rows, _warnings = self.profile_rows(profile, snap.vocabulary)
+            absent, _more = self.absent_rows(profile, snap.vocabulary)
+            for part in self._parts_of(snap, profile, rows, absent):
+                wanted.setdefault(part[0], part)
+        self._read_parts(store, snap, [part for key, part in wanted.items() if key not in snap.parts])
+        return snap.parts
 
     # -- per profile -----------------------------------------------------------------------------
     def profile_rows(self, profile: dict, vocab: Vocabulary) -> tuple[list[tuple], list[str]]:
@@ -542,48 +538,36 @@ class OptionsFinder:
     def find(self, profile: dict) -> dict:
         """The answer for a validated profile (see parse_profile), as the contract shapes it."""
         store = self._store_getter()
-        facts = self._graph_facts(store)
-        key = profile_key(profile)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        vocab = facts["vocabulary"]
-        rows, warnings = self.profile_rows(profile, vocab)
-        absent, more = self.absent_rows(profile, vocab)
-        answer = {
+        snap = self.snapshot(store)
+        rows, warnings = self.profile_rows(profile, snap.vocabulary)
+        absent, more = self.absent_rows(profile, snap.vocabulary)
+        return {
             "profile": dict(profile),
             "defaults": list(getattr(profile, "defaults", [])),
-            "options": self.options_for(store, facts, profile, rows, absent),
+            "options": self.options_for(store, snap, profile, rows, absent),
             "warnings": list(getattr(profile, "notes", [])) + warnings + more,
             "disclaimer": DISCLAIMER,
-            "graph_version": facts["version"],
+            "graph_version": snap.version,
         }
-        with self._lock:
-            self._cache[key] = answer
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return answer
 
-    def options_for(self, store: Store, facts: dict, profile: dict, rows: list[tuple],
+    def options_for(self, store: Store, snap: Snapshot, profile: dict, rows: list[tuple],
                     absent: list[tuple] = ()) -> list[dict]:
         """The options for a profile. Profiles in the same situation (the same part keys, see
         `condition_rows`) share one assembled list; only the numbers quoted in `why` are their own."""
-        parts = self._parts_of(facts, profile, rows, absent)
+        parts = self._parts_of(snap, profile, rows, absent)
         situation = tuple(key for key, _factor, _values, _absent in parts)
-        template = facts["situations"].get(situation)
+        template = snap.situations.get(situation)
         if template is None:
-            result = self._rows_of(store, facts, parts)
-            template = assemble(result, facts["details"], facts["approvals"], facts["vocabulary"],
+            result = self._rows_of(store, snap, parts)
+            template = assemble(result, snap.details, snap.approvals, snap.vocabulary,
                                 {**profile, **_NUMBER_SLOTS})
             with self._lock:
-                if len(facts["situations"]) > MAX_PARTS:
-                    facts["situations"].clear()
-                facts["situations"][situation] = template
+                if len(snap.situations) > MAX_PARTS:
+                    snap.situations.clear()
+                snap.situations[situation] = template
         return fill_numbers(template, profile)
 
-    def condition_rows(self, store: Store, facts: dict, profile: dict, rows: list[tuple],
+    def condition_rows(self, store: Store, snap: Snapshot, profile: dict, rows: list[tuple],
                        absent: list[tuple] = ()) -> list[dict]:
         """The rows of `queries/options.rq` for a profile, assembled from per-factor parts.
 
@@ -593,10 +577,10 @@ class OptionsFinder:
         no query once its parts are known. `tests/test_options.py` checks this equals one query with
         the whole profile bound.
         """
-        return self._rows_of(store, facts, self._parts_of(facts, profile, rows, absent))
+        return self._rows_of(store, snap, self._parts_of(snap, profile, rows, absent))
 
     @staticmethod
-    def _parts_of(facts: dict, profile: dict, rows: list[tuple], absent=()) -> list[tuple]:
+    def _parts_of(snap: Snapshot, profile: dict, rows: list[tuple], absent=()) -> list[tuple]:
         """(part key, factor, values stated for it, values ruled out for it) for every factor, the
         unsettled part first. A number given as a bound or range has one part per region (between
         and on the thresholds) it reaches; `_rows_of` combines them."""
@@ -607,56 +591,93 @@ class OptionsFinder:
         for factor, value in absent:
             negative.setdefault(factor, []).append(value)
         parts = [(("unsettled",), None, [], [])]
-        for name, factor in facts["vocabulary"].factors.items():
+        for name, factor in snap.vocabulary.factors.items():
             values, ruled_out = stated.get(factor, []), negative.get(factor, [])
-            if name in facts["bounds"]:
+            if name in snap.bounds:
                 given = profile.get(name)
                 if isinstance(given, str):
-                    for point in region_points(interval_of(given), facts["bounds"][name]):
-                        parts.append(((str(factor), side_of_bounds(point, facts["bounds"][name])), factor,
+                    for point in region_points(interval_of(given), snap.bounds[name]):
+                        parts.append(((str(factor), side_of_bounds(point, snap.bounds[name])), factor,
                                       [_decimal(point)], []))
                     continue
-                key = (str(factor), side_of_bounds(given, facts["bounds"][name]))
+                key = (str(factor), side_of_bounds(given, snap.bounds[name]))
             else:
                 key = (str(factor), tuple(sorted(v.n3() for v in values)), tuple(sorted(v.n3() for v in ruled_out)))
                 if name == "mutations" and "absent_mutations" in profile:
-                    key += ("partial",)  # the genes found, not the complete list (see `_part`)
+                    key += ("partial",)  # the genes found, not the complete list (see `_read_parts`)
             parts.append((key, factor, values, ruled_out))
         return parts
 
-    def _rows_of(self, store: Store, facts: dict, parts: list[tuple]) -> list[dict]:
-        field_factors = {factor: name for name, factor in facts["vocabulary"].factors.items()}
+    def _rows_of(self, store: Store, snap: Snapshot, parts: list[tuple]) -> list[dict]:
+        known = {part[0]: snap.parts.get(part[0]) for part in parts}
+        missing = [part for part in parts if known[part[0]] is None]
+        if missing:
+            known.update(self._read_parts(store, snap, missing))
         by_factor: dict = {}
-        for key, factor, values, ruled_out in parts:
-            by_factor.setdefault(factor, []).append(
-                self._part(store, facts, key, factor, values, ruled_out, field_factors))
+        for key, factor, _values, _ruled_out in parts:
+            by_factor.setdefault(factor, []).append(known[key])
         result: list[dict] = []
         for found in by_factor.values():
             result.extend(found[0] if len(found) == 1 else combine_regions(found))
         return result
 
-    def _part(self, store: Store, facts: dict, key: tuple, factor, values: list, ruled_out: list,
-              field_factors: dict) -> list:
-        """options.rq rows of the conditions on `factor` when the profile states `values` for it
-        (factor None: the conditions no profile field settles, whose state never changes)."""
-        parts = facts["parts"]
-        part = parts.get(key)
-        if part is None:
-            found = store.select(self.queries["options"].text,
-                                 {("factor", "value"): [(factor, v) for v in values],
-                                  ("factor", "complete"): [] if key[-1:] == ("partial",) else
-                                                          [(factor, v) for v in values],
-                                  ("factor", "absent"): [(factor, v) for v in ruled_out]})
-            if factor is None:
-                part = [r for r in found if r.get("factor") not in field_factors]
-            else:
-                part = [r for r in found if r.get("factor") == factor]
-            with self._lock:
-                if len(parts) > MAX_PARTS:
-                    parts.clear()
-                parts[key] = part
-        return part
+    def _read_parts(self, store: Store, snap: Snapshot, parts: list[tuple]) -> dict:
+        """options.rq rows of each part (factor None: the conditions no profile field settles, whose
+        state never changes), remembered in the snapshot. Parts of different factors are read in one
+        query, since a condition's state depends only on its own factor's values (`condition_rows`)."""
+        field_factors = {factor: name for name, factor in snap.vocabulary.factors.items()}
+        batches: list[dict] = []
+        for part in dict((p[0], p) for p in parts).values():
+            batch = next((b for b in batches if part[1] not in b), None)
+            if batch is None:
+                batch = {}
+                batches.append(batch)
+            batch[part[1]] = part
+        read: dict = {}
+        for batch in batches:
+            value, complete, absent = [], [], []
+            for key, factor, values, ruled_out in batch.values():
+                value += [(factor, v) for v in values]
+                if key[-1:] != ("partial",):
+                    complete += [(factor, v) for v in values]
+                absent += [(factor, v) for v in ruled_out]
+            found = store.select(self.queries["options"].text, {("factor", "value"): value,
+                                                               ("factor", "complete"): complete,
+                                                               ("factor", "absent"): absent})
+            for key, factor, _values, _ruled_out in batch.values():
+                if factor is None:
+                    read[key] = [r for r in found if r.get("factor") not in field_factors]
+                else:
+                    read[key] = [r for r in found if r.get("factor") == factor]
+        with self._lock:
+            if len(snap.parts) > MAX_PARTS:
+                snap.parts.clear()
+            snap.parts.update(read)
+        return read
 
+
+def _prefill_profiles(snap: Snapshot) -> list[Profile]:
+    """One profile per single value worth reading ahead (see `OptionsFinder.prefill`)."""
+    raws = [{}]
+    for name in ("disease", "status", "prior_therapy", "site", "symptoms"):
+        raws += [{name: choice} for choice in CHOICES[name]]
+    chosen = {c.lower() for choices in CHOICES.values() for c in choices}
+    raws += [{"mutations": code} for code in sorted(snap.vocabulary.codes)
+             if code not in chosen and GENE_SYMBOL.match(code)]
+    raws += [{"mutations": "none"}]
+    for name, bounds in snap.bounds.items():
+        if name in NUMBER_FIELDS:
+            raws += [{name: str(point)} for point in region_points(interval_of(">=0"), bounds)]
+    raws += [{name: flag} for name in BOOLEAN_FIELDS for flag in (True, False)]
+    profiles = []
+    for raw in raws:
+        if raw.get("prior_therapy"):
+            raw["disease"] = PRIOR_THERAPY_DISEASE[raw["prior_therapy"]]
+        try:
+            profiles.append(parse_profile({"status": "relapsed", **raw}))
+        except ProfileError:
+            continue
+    return profiles
 
 MAX_PARTS = 20_000
 

@@ -12,12 +12,11 @@ and units (`question_numbers`), negation, history and uncertainty with NegEx (`n
 phrases of `question_grammar.yaml` (facts such as "too frail", status words such as "resistant", which
 resolve to the graph's status codes). Both statuses named as alternatives ("relapsed or refractory")
 are read as both (`ParsedQuestion.profiles`). The module is pure (no Flask, no store) except
-`lexicon_for`, which reads the names from a store once per graph version.
+`lexicon_for`, which reads the names from a store (once per graph version, into its snapshot).
 """
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field as _field
 
@@ -1027,30 +1026,16 @@ def _decompose(lexicon: Lexicon, tokens, content, i, length, cands):
 
 
 # -- reading the names from a store -------------------------------------------------------------
-_lexicons: dict = {}
-_lexicon_lock = threading.Lock()
-
-
 def lexicon_for(store, queries=None) -> Lexicon:
-    """The lexicon of `store`'s graph, read with `queries/labels.rq` once per graph version."""
-    version = store.graph_version()
-    key = (id(store), version)
-    lex = _lexicons.get(key)
-    if lex is None:
-        if queries is None:
-            from .named_queries import load_all
-            queries = load_all()
-        rows = store.select(queries["labels"].text)
-        lex = Lexicon.from_rows(rows)
-        with _lexicon_lock:
-            if len(_lexicons) > 8:
-                _lexicons.clear()
-            _lexicons[key] = lex
-    return lex
+    """The lexicon of `store`'s graph, read with `queries/labels.rq` (the app keeps one per graph
+    version in its snapshot: `current_lexicon`)."""
+    if queries is None:
+        from .named_queries import load_all
+        queries = load_all()
+    return Lexicon.from_rows(store.select(queries["labels"].text))
 
 
 def current_lexicon() -> Lexicon:
-    """The lexicon of the app's served store (needs a Flask app context)."""
-    from .dataset import get_store
-    from .services import get_queries
-    return lexicon_for(get_store(), get_queries())
+    """The lexicon of the app's served graph version (needs a Flask app context)."""
+    from .services import get_snapshot
+    return get_snapshot().lexicon

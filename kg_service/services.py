@@ -1,7 +1,10 @@
-"""App-wide services shared by the api and ui areas: the named queries and the options finder.
+"""App-wide services shared by the api and ui areas: the named queries, the graph snapshots and the
+options finder.
 
-Both are created once per worker in `init_app`; the queries are loaded at start-up so a broken
-`.rq` header stops the service with the file's name instead of failing a user's request.
+All are created once per worker in `init_app`; the queries are loaded at start-up so a broken
+`.rq` header stops the service with the file's name instead of failing a user's request. The areas
+add what they derive from the graph to the snapshot (`add_snapshot_step`), so one build per graph
+version reads it all, before that version serves (`warm`, and `dataset.ServedStore` on a swap).
 """
 from __future__ import annotations
 
@@ -10,18 +13,24 @@ import logging
 from flask import Flask, current_app
 
 from . import negation
-from .dataset import get_store
+from .dataset import get_store, served_store
 from .store import StoreError
 from .named_queries import NamedQuery, load_all
-from .options import OptionsFinder, parse_profile
+from .options import OptionsFinder, parse_profile, read_snapshot
+from .snapshot import Snapshot, Snapshots, Step
 
 _EXT = "amlkg_services"
 
 
 def init_app(app: Flask) -> None:
     queries = load_all()
-    finder = OptionsFinder(get_store, queries, cache_size=int(app.config["KG_CACHE_ENTRIES"]) or 1)
-    app.extensions[_EXT] = {"queries": queries, "finder": finder}
+    snapshots = Snapshots(lambda store: read_snapshot(store, queries))
+    finder = OptionsFinder(get_store, queries, snapshots)
+    snapshots.add("parts", finder.prefill)
+    app.extensions[_EXT] = {"queries": queries, "finder": finder, "snapshots": snapshots}
+    served = served_store(app)
+    served.on_new_version = snapshots.get  # a swap builds the new version's snapshot before it answers
+    served.has_snapshot = snapshots.has
     # the negation reader (spaCy, about a second of CPU) is ready before the app serves: `serve` builds
     # it once in the supervisor, whose forked workers find it built; elsewhere it is built here (built
     # on a background thread, it held the GIL while a new worker's first requests queued for a slot)
@@ -33,13 +42,14 @@ WARM_PROFILE = {"status": "relapsed", "mutations": "IDH1"}
 
 
 def warm(app: Flask) -> None:
-    """Open the store and answer one profile before the worker serves: a fresh worker (at start, or
-    replacing one after a cut query) otherwise reads the graph's facts once per concurrent first
-    request, each holding a query slot, and its first clients wait behind them. Called by the worker
-    front at ASGI lifespan startup (kg_service.front). Nothing here stops a worker from starting: a
-    store that does not answer yet is the requests' to report, and any other failure is logged."""
+    """Open the store, build its version's snapshot and answer one profile before the worker serves:
+    a fresh worker (at start, or replacing one after a cut query) would otherwise build it on its
+    first request while the others wait. Called by the worker front at ASGI lifespan startup
+    (kg_service.front). Nothing here stops a worker from starting: a store that does not answer yet
+    is the requests' to report, and any other failure is logged."""
     with app.app_context():
         try:
+            get_snapshot()
             get_finder().find(parse_profile(WARM_PROFILE))
         except StoreError:
             pass
@@ -49,9 +59,24 @@ def warm(app: Flask) -> None:
 
 def get_queries() -> dict[str, NamedQuery]:
     """The named queries, by name."""
-    return current_app.extensions[_EXT]["queries"]
+    return queries_of(current_app)
+
+
+def queries_of(app: Flask) -> dict[str, NamedQuery]:
+    """The app's named queries (outside a request: to build snapshot steps)."""
+    return app.extensions[_EXT]["queries"]
 
 
 def get_finder() -> OptionsFinder:
-    """The worker's options finder (its caches are keyed on the graph version)."""
+    """The worker's options finder (it answers from the served version's snapshot)."""
     return current_app.extensions[_EXT]["finder"]
+
+
+def add_snapshot_step(app: Flask, name: str, step: Step) -> None:
+    """Have every snapshot build fill field `name` with `step(store, snapshot so far)`."""
+    app.extensions[_EXT]["snapshots"].add(name, step)
+
+
+def get_snapshot() -> Snapshot:
+    """The served graph version's snapshot (see kg_service.snapshot)."""
+    return current_app.extensions[_EXT]["snapshots"].get(get_store())

@@ -33,25 +33,25 @@ def _random_profile(rnd: random.Random) -> dict:
 
 def test_assembled_parts_equal_one_query_over_the_whole_profile(store):
     finder = OptionsFinder(lambda: store, QUERIES)
-    facts = finder.graph_facts(store)
+    facts = finder.snapshot(store)
     rnd = random.Random(7)
     for _ in range(60):
         profile = _random_profile(rnd)
-        bindings, _warnings = finder.bindings(profile, facts["vocabulary"])
+        bindings, _warnings = finder.bindings(profile, facts.vocabulary)
         whole = store.select(QUERIES["options"].text, bindings)
-        expected = assemble(whole, facts["details"], facts["approvals"], facts["vocabulary"], profile)
+        expected = assemble(whole, facts.details, facts.approvals, facts.vocabulary, profile)
         assert finder.find(profile)["options"] == expected, profile
     # the parts were shared: far fewer distinct parts than profiles times factors
-    assert len(facts["parts"]) < 60 * 13
+    assert len(facts.parts) < 60 * 13
 
 
 def test_profiles_in_one_situation_share_the_options_but_quote_their_own_numbers(store):
     finder = OptionsFinder(lambda: store, QUERIES)
-    facts = finder.graph_facts(store)
+    facts = finder.snapshot(store)
     answers = [finder.find(parse_profile({"status": "relapsed", "mutations": ["IDH1"], "age": age,
                                           "remission_months": months}))
                for age, months in ((45, 13), (52, 29.5))]
-    assert len(facts["situations"]) == 1  # 13 and 29.5 months, 45 and 52 years: the same side of every bound
+    assert len(facts.situations) == 1  # 13 and 29.5 months, 45 and 52 years: the same side of every bound
     first, second = (a["options"] for a in answers)
     assert [o["recommendation"] for o in first] == [o["recommendation"] for o in second]
     whys = [w for o in second for w in o["why"]]

@@ -30,9 +30,14 @@ def allow_cross_origin(blueprint: Blueprint) -> Blueprint:
 
 
 def init_app(app: Flask) -> None:
-    """Register the api blueprint, /openapi.json, and the shared result cache."""
-    from .. import cache
+    """Register the api blueprint, /openapi.json, the shared result cache, and what the api derives
+    from each graph version (the search index, the OpenAPI document: steps of its snapshot)."""
+    from .. import cache, services
     from . import openapi, views  # noqa: F401  (routes register on import)
+    from .graphdata import search_index
     cache.init_app(app)
+    queries = services.queries_of(app)
+    services.add_snapshot_step(app, "search", lambda store, snap: search_index(store, queries, snap.lexicon))
+    services.add_snapshot_step(app, "openapi", lambda _store, snap: openapi.spec_document(queries, snap.vocabulary))
     app.register_blueprint(bp)
     app.register_blueprint(openapi.spec_bp)

@@ -1,17 +1,17 @@
 """What the API derives from the graph through the named queries: the search index (labels.rq),
 one entity's document (entity.rq) and the numeric thresholds of the recommendations' conditions
-(options.rq + entity.rq), read from a store; what changes only with the graph is kept per graph
-version.
+(options.rq + entity.rq), read from a store; what changes only with the graph (the search index) is
+kept in the graph version's snapshot (`kg_service.snapshot`).
 """
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 from rdflib import BNode, Literal, URIRef
 
 from ..options import condition_bounds, side_of_bounds as options_side_of_bounds
 from ..question import Lexicon, lexicon_for, normalise
+from ..snapshot import Snapshot
 from ..vocab import PREFIXES
 from ..xrefs import xref_keys
 
@@ -28,22 +28,6 @@ OBO_MIRRORS = frozenset([_OBO + "IAO_0000115", _OBO + "IAO_0000119"] +
 NUMERIC_FIELDS = ("age", "remission_months")
 NAME_KIND_RANK = {"label": 0, "brand": 1, "synonym": 2, "code": 3}
 MATCH_NAMES = ("exact", "prefix", "word", "substring")
-
-_per_version: dict = {}
-_lock = threading.Lock()
-
-
-def _memo(store, name: str, build):
-    key = (id(store), store.graph_version(), name)
-    value = _per_version.get(key)
-    if value is None:
-        value = build()
-        with _lock:
-            if len(_per_version) > 64:
-                _per_version.clear()
-            _per_version[key] = value
-    return value
-
 
 def curie(iri: str) -> str:
     """A prefixed name for display when a known prefix fits.
@@ -105,17 +89,18 @@ class SearchIndex:
                 for iri, (rank, name, kind, label, kind_label, code) in ranked]
 
 
-def search_index(store, queries) -> SearchIndex:
-    return _memo(store, "search", lambda: SearchIndex(lexicon_for(store, queries)))
+def search_index(store, queries, lexicon: Lexicon | None = None) -> SearchIndex:
+    """The search index of the store's graph (a snapshot step: built once per graph version)."""
+    return SearchIndex(lexicon if lexicon is not None else lexicon_for(store, queries))
 
 
 # -- one entity ---------------------------------------------------------------------------------
-def entity_document(store, queries, facts: dict, iri: str) -> dict | None:
+def entity_document(store, queries, snap: Snapshot, iri: str) -> dict | None:
     """Everything the graph says about one entity, shaped for app developers; None when unknown."""
     rows = store.select(queries["entity"].text, {"entity": URIRef(iri)})
     if not rows:
         return None
-    details, approvals = facts["details"], facts["approvals"]
+    details, approvals = snap.details, snap.approvals
     doc = {"id": iri, "curie": curie(iri), "label": None, "labels": [], "types": [], "superclasses": [],
            "synonyms": [], "brand_names": [], "codes": [], "description": None, "xrefs": {}, "xref_iris": [],
            "properties": {}, "links": [], "recommendations": [], "fda_approvals": approvals.get(iri, [])}
@@ -194,7 +179,7 @@ def _literal(value: Literal):
 def numeric_bounds(store, queries) -> dict[str, list[Decimal]]:
     """The bounds of the age and remission conditions, per profile field (for the annotator's cache:
     values that fall on the same side of every bound get the same options)."""
-    return _memo(store, "bounds", lambda: condition_bounds(store, queries))
+    return condition_bounds(store, queries)
 
 
 side_of_bounds = options_side_of_bounds

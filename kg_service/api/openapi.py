@@ -13,8 +13,7 @@ from flask import Blueprint
 
 from ..disclaimer import DISCLAIMER
 from ..options import BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, MUTATION_WORDS, NUMBER_NOTATION, PROFILE_FIELDS
-from ..dataset import get_store
-from ..services import get_finder, get_queries
+from ..services import get_snapshot
 from . import bp
 from .respond import validated
 
@@ -340,28 +339,16 @@ RESPONSES = {
 }
 
 
-_specs: dict = {}
-
-
-def _current() -> tuple[bytes, str]:
-    """The document's bytes and ETag, built once per graph version (the codes come from the graph)."""
-    store = get_store()
-    version = store.graph_version()
-    hit = _specs.get(version)
-    if hit is None:
-        vocab = get_finder()._graph_facts(store)["vocabulary"]
-        body = orjson.dumps(build_spec(get_queries(), sorted(set(vocab.code_of.values()))),
-                            option=orjson.OPT_INDENT_2)
-        hit = (body, '"%s"' % hashlib.blake2b(body, digest_size=10).hexdigest())
-        if len(_specs) > 4:
-            _specs.clear()
-        _specs[version] = hit
-    return hit
+def spec_document(queries, vocab) -> tuple[bytes, str]:
+    """The document's bytes and ETag (the codes come from the graph: a snapshot step, built once per
+    graph version)."""
+    body = orjson.dumps(build_spec(queries, sorted(set(vocab.code_of.values()))), option=orjson.OPT_INDENT_2)
+    return body, '"%s"' % hashlib.blake2b(body, digest_size=10).hexdigest()
 
 
 @spec_bp.get("/openapi.json")
 def openapi_json():
-    body, etag = _current()
+    body, etag = get_snapshot().openapi
     resp = validated(etag, lambda: body, mimetype="application/json")
     resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
@@ -370,7 +357,7 @@ def openapi_json():
 @bp.get("/docs")
 def docs():
     """The API documentation as one plain HTML page, rendered from /openapi.json."""
-    body, etag = _current()
+    body, etag = get_snapshot().openapi
     return validated(etag, lambda: render_docs(orjson.loads(body)), mimetype="text/html")
 
 

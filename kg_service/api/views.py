@@ -10,11 +10,11 @@ from ..errors import ProblemError
 from ..named_queries import Param, ParameterError, bindings_for, to_term
 from ..negotiation import NotAcceptable, negotiate
 from ..options import PROFILE_FIELDS, ProfileError, merge_answers, parse_profile, profile_key
-from ..question import lexicon_for, parse_question
-from ..services import get_finder, get_queries
+from ..question import parse_question
+from ..services import get_finder, get_queries, get_snapshot
 from ..store import QuerySyntaxError
 from . import bp
-from .graphdata import entity_document, search_index
+from .graphdata import entity_document
 from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
 
 LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
@@ -90,8 +90,8 @@ def ask():
 
 def answer_question(q: str) -> dict:
     """The /api/ask answer for a question (raises 422 problems when it cannot be answered)."""
-    store, queries, finder = get_store(), get_queries(), get_finder()
-    lexicon = lexicon_for(store, queries)
+    finder = get_finder()
+    lexicon = get_snapshot().lexicon
     parsed = parse_question(q, lexicon)
     understood = {"profile": parsed.profile, "understood": parsed.understood, "mentions": parsed.mentions,
                   "unrecognized": parsed.unrecognized}
@@ -189,20 +189,20 @@ def run_query(name: str):
         raise ProblemError(406, "Not acceptable", "this answer comes as %s or %s" % (JSON, CSV)) from None
     finder = get_finder()
     store = get_store()
-    facts = finder._graph_facts(store)
+    snap = finder.snapshot(store)
     if any(p.type == "profile" for p in query.params.values()):
         raw = single_args(request.args, lists=LIST_FIELDS)
         try:
             profile = parse_profile(raw)
         except ProfileError as e:
             raise invalid_profile(e) from None
-        bindings, _warnings = finder.bindings(profile, facts["vocabulary"])
+        bindings, _warnings = finder.bindings(profile, snap.vocabulary)
         key_params = profile_key(profile)
         echo = profile
     else:
         raw = single_args(request.args)
         try:
-            bindings = bindings_for(query, raw, code_lookup=facts["vocabulary"].code)
+            bindings = bindings_for(query, raw, code_lookup=snap.vocabulary.code)
         except ParameterError as e:
             raise bad_request("Invalid parameters", e.errors) from None
         key_params = tuple(sorted((k, v.n3() if v is not None else None) for k, v in bindings.items()))
@@ -283,7 +283,7 @@ def entity(entity_id: str):
     store, queries, finder = get_store(), get_queries(), get_finder()
 
     def build() -> bytes:
-        doc = entity_document(store, queries, finder._graph_facts(store), iri)
+        doc = entity_document(store, queries, finder.snapshot(store), iri)
         if doc is None:
             raise ProblemError(404, "Unknown entity", "the graph says nothing about %s" % iri, kind="unknown-entity")
         return dumps(doc)
@@ -330,10 +330,8 @@ def search():
             limit = int(text)
     if errors:
         raise bad_request("Invalid search", errors)
-    store, queries = get_store(), get_queries()
-
     def build() -> bytes:
-        results = search_index(store, queries).search(q, limit)
+        results = get_snapshot().search.search(q, limit)
         return dumps({"query": q, "limit": limit, "count": len(results), "results": results})
 
     return cached_answer(("search", q, limit), build)

@@ -27,7 +27,7 @@ def answer_record(resources: list[dict], patient_id: str | None) -> RecordAnswer
     if not reading.has_aml:
         return RecordAnswer(reading, [], None)
     finder = get_finder()
-    fields = settle(reading, finder.graph_facts()["bounds"])
+    fields = settle(reading, finder.snapshot().bounds)
     answers = {}
     for status in reading.statuses:
         try:

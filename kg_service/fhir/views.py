@@ -20,8 +20,8 @@ FHIR_JSON = "application/fhir+json"
 
 def _plan() -> dict:
     store = get_store()
-    facts = get_finder().graph_facts(store)
-    return plan_definition(store, facts["details"], facts["version"], request.host_url)
+    snap = get_finder().snapshot(store)
+    return plan_definition(store, snap.details, snap.version, request.host_url)
 
 
 @bp.get("/PlanDefinition")

@@ -1,5 +1,5 @@
 """What the pages read from the graph once per graph version: form choices, strengths, the pathway
-rows, and each quote placed in its section. Rebuilt when a build swaps the served store.
+rows, and each quote placed in its section; kept in the version's snapshot (`kg_service.snapshot`).
 """
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app
-
 from .. import pathway
-from ..dataset import get_store
 from ..options import CHOICES
 from ..store import Store
 from . import source_text
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
-_EXT = "amlkg_ui"
 SVG_CACHE_ENTRIES = 256
 
 
@@ -90,43 +86,18 @@ def _passages(store: Store) -> dict[str, source_text.Passage]:
     return out
 
 
-class FactsHolder:
-    """One Facts per worker, replaced when the graph version changes."""
-
-    def __init__(self):
-        self._facts: Facts | None = None
-        self._lock = threading.Lock()
-
-    def get(self, store: Store, code_labels_fn) -> Facts:
-        version = store.graph_version()
-        facts = self._facts
-        if facts is None or facts.version != version:
-            with self._lock:
-                facts = self._facts
-                if facts is None or facts.version != version:
-                    facts = self._facts = read_facts(store, code_labels_fn(store))
-        return facts
-
-
 def get_facts() -> Facts:
-    """The current graph version's facts for the pages."""
-    from ..services import get_finder
-    finder = get_finder()
-    return current_app.extensions[_EXT].get(get_store(), lambda s: code_labels(finder, s))
+    """The current graph version's facts for the pages (a field of its snapshot)."""
+    from ..services import get_snapshot
+    return get_snapshot().pages
 
 
-def code_labels(finder, store: Store) -> dict[str, str]:
+def code_labels(vocab) -> dict[str, str]:
     """Profile code (lower case) -> the label of its class, from the finder's vocabulary."""
-    vocab = finder_vocabulary(finder, store)
-    return {code.lower(): vocab.labels.get(iri, code) for code, iri in
-            ((c, vocab.codes[c]) for c in vocab.codes)}
-
-
-def finder_vocabulary(finder, store: Store):
-    """The options finder's view of the profile vocabulary (read once per graph version by the finder)."""
-    # OptionsFinder keeps its per-version facts private; this is the one place the pages reach in.
-    return finder._graph_facts(store)["vocabulary"]
+    return {code.lower(): vocab.labels.get(iri, code) for code, iri in vocab.codes.items()}
 
 
 def init_app(app) -> None:
-    app.extensions[_EXT] = FactsHolder()
+    """Each graph version's snapshot holds the pages' facts, read when it is built."""
+    from ..services import add_snapshot_step
+    add_snapshot_step(app, "pages", lambda store, snap: read_facts(store, code_labels(snap.vocabulary)))

@@ -16,12 +16,12 @@ from ..errors import ProblemError, problem, store_problem
 from ..jsonld import graph_to_jsonld
 from ..named_queries import ParameterError, bindings_for
 from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
-from ..services import get_finder, get_queries
+from ..services import get_finder, get_queries, get_snapshot
 from ..store import StoreError, bind_values
 from ..vocab import BASE, PREFIXES
 from ..xrefs import xref_keys
 from . import bp
-from .facts import finder_vocabulary, get_facts, ui_query
+from .facts import get_facts, ui_query
 
 ENTITY_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,200}$")
 LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
@@ -193,9 +193,7 @@ def describe_profile(profile: dict, labels: dict[str, str]) -> str:
 
 def profile_bindings(profile: dict) -> dict:
     """The profile bound for the options query (found and ruled-out values), exactly as the finder binds it."""
-    finder = get_finder()
-    vocab = finder_vocabulary(finder, get_store())
-    bindings, _warnings = finder.bindings(profile, vocab)
+    bindings, _warnings = get_finder().bindings(profile, get_snapshot().vocabulary)
     return bindings
 
 
