@@ -134,7 +134,8 @@ class EmbeddedStore(Store):
             raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
                              "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
         facts = _read_facts(target)
-        self._opened = _Opened(_in_memory_if_small(store, facts), target, facts, _has_default_graph(store))
+        served = _in_memory_if_small(store, facts) if self.read_only else store  # serving only
+        self._opened = _Opened(served, target, facts, _has_default_graph(store), memory=served is not store)
 
     def refresh(self) -> bool:
         """Follow the `current` symlink if a build swapped it; True when a new version was opened."""
@@ -325,6 +326,11 @@ class EmbeddedStore(Store):
         return opened.version
 
     @property
+    def in_memory_copy(self) -> bool:
+        """True when the served version is answered from a copy in memory (see `memory_quads_limit`)."""
+        return self._opened.memory
+
+    @property
     def location(self) -> str:
         return str(self._opened.target or self.root)
 
@@ -333,10 +339,12 @@ class _Opened:
     """One opened version and what is known of it. A refresh replaces it whole, in one assignment,
     so a reader takes the store, its facts and its version from the same version."""
 
-    __slots__ = ("store", "target", "facts", "union", "version")
+    __slots__ = ("store", "target", "facts", "union", "version", "memory")
 
-    def __init__(self, store, target: Path | None, facts: dict, union: bool, version: str | None = None):
+    def __init__(self, store, target: Path | None, facts: dict, union: bool, version: str | None = None,
+                 memory: bool = False):
         self.store, self.target, self.facts, self.union, self.version = store, target, facts, union, version
+        self.memory = memory  # a copy in memory of the version at `target`
 
 
 def memory_quads_limit(environ=None) -> int:
