@@ -1,7 +1,7 @@
 """SPARQL over HTTP, side by side: amlkg vs `oxigraph serve-read-only` vs rdflib-endpoint.
 
     .venv/bin/python benchmarks/sparql_throughput.py [--seconds 3] [--rounds 1] [--clients 1,8]
-        [--datasets amlkg,synthetic-2k] [--servers amlkg,amlkg-memory,amlkg-gunicorn,oxigraph,rdflib-endpoint]
+        [--datasets amlkg,synthetic-2k] [--servers amlkg,amlkg-disk,amlkg-gunicorn,oxigraph,rdflib-endpoint]
         (opt-in servers: wsgi-floor-static,wsgi-floor-query)
         [--store PATH] [--json FILE]
 
@@ -16,8 +16,9 @@ same shape), in one run, every server on a free loopback port:
   amlkg's answer cache cannot answer and every server evaluates every request; **repeated** - the
   same text every time: amlkg answers from its cache keyed on the graph version, the others have no
   cache and evaluate it again;
-- servers: amlkg as `python -m kg_service serve` ships (granian, workers = cores); the same with
-  the store copied into memory per worker (``KG_STORE_MEMORY_QUADS=100000``, opt-in); the same under
+- servers: amlkg as `python -m kg_service serve` ships (granian, workers = cores; a graph this small is
+  served from a copy in memory per worker); the same with the store kept on disk
+  (``KG_STORE_MEMORY_QUADS=0``, what a graph above the limit gets); the same under
   gunicorn (``KG_WSGI_SERVER=gunicorn``, for the choice of server); Oxigraph's own Rust server over
   the same RocksDB store (``serve-read-only``); rdflib-endpoint (uvicorn) over the same triples;
   opt-in, the floors of Python under granian (`floor_app.py`, same granian settings as `serve`):
@@ -56,7 +57,7 @@ QUERIES = {
     },
 }
 SYNTHETIC_GRAPH = "https://w3id.org/amlkg/graph/bench-synthetic-2k"
-ALL_SERVERS = ("amlkg", "amlkg-memory", "amlkg-gunicorn", "oxigraph", "rdflib-endpoint")
+ALL_SERVERS = ("amlkg", "amlkg-disk", "amlkg-gunicorn", "oxigraph", "rdflib-endpoint")
 #: opt-in: bare WSGI apps under granian (benchmarks/floor_app.py), what Python itself costs
 FLOOR_SERVERS = ("wsgi-floor-static", "wsgi-floor-query")
 KNOWN_SERVERS = ALL_SERVERS + FLOOR_SERVERS
@@ -110,10 +111,10 @@ def _launch(name: str, port: int, location: str, version_dir: str, nq: Path, wor
     """How to start server `name` on `port`: h.Server's arguments, and `path`, where queries go
     (None: the server is not installed)."""
     srj = {"ready_accept": h.SRJ}
-    if name in ("amlkg", "amlkg-gunicorn", "amlkg-memory"):
+    if name in ("amlkg", "amlkg-gunicorn", "amlkg-disk"):
         env = {"KG_WSGI_SERVER": "gunicorn" if name == "amlkg-gunicorn" else "granian"}
-        if name == "amlkg-memory":  # the opt-in: each worker serves a copy of the store in memory
-            env["KG_STORE_MEMORY_QUADS"] = "100000"
+        if name == "amlkg-disk":  # no copy in memory: every query through RocksDB's read path
+            env["KG_STORE_MEMORY_QUADS"] = "0"
         return {"cmd": h.amlkg_command(location, port, workers), "ready_path": "/health", "env": env,
                 "path": "/sparql?query="}
     same_workers = ["--workers", str(workers)] if workers else []  # the floors run as amlkg does

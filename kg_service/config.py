@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 DEFAULTS = {
-    # where the graph lives: a directory (embedded pyoxigraph) or an http(s) SPARQL endpoint URL
+    # where the graph lives: a directory (embedded pyoxigraph) or an http(s) SPARQL endpoint URL.
+    # The store reads its own settings from the environment (it imports no Flask): an embedded store
+    # of up to KG_STORE_MEMORY_QUADS quads (default 100,000; 0 never) is served from a copy in memory
+    # per worker (kg_service/store/embedded.py); a remote one's KG_STORE_* are in store/remote.py
     "KG_STORE": "var/store",
     # seconds a query may run before it is cut (SPARQL endpoint and API)
     "KG_QUERY_TIMEOUT": 10.0,

@@ -34,8 +34,9 @@ from .versions import (MANIFEST_FILE, current, current_link, final_dir, place, p
                        read_facts as _read_facts, recorded_version as _recorded_version,
                        has_union_copy as _has_default_graph, staging_dir, swap_in, write_facts)
 
-#: stores up to this many quads are served from memory (see `memory_quads_limit`); off by default
-DEFAULT_MEMORY_QUADS = 0
+#: stores up to this many quads are served from memory (see `memory_quads_limit`): ~50 MB per worker
+#: at most; the built graph (about 9,000 quads with its union copy) fits many times over
+DEFAULT_MEMORY_QUADS = 100_000
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
@@ -134,7 +135,8 @@ class EmbeddedStore(Store):
             raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
                              "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
         facts = _read_facts(target)
-        self._opened = _Opened(_in_memory_if_small(store, facts), target, facts, _has_default_graph(store))
+        served = _in_memory_if_small(store, facts) if self.read_only else store  # serving only
+        self._opened = _Opened(served, target, facts, _has_default_graph(store), memory=served is not store)
 
     def newer_published(self) -> bool:
         """Whether a build swapped `current` since this version was opened (without opening it: the
@@ -335,6 +337,11 @@ class EmbeddedStore(Store):
         return opened.version
 
     @property
+    def in_memory_copy(self) -> bool:
+        """True when the served version is answered from a copy in memory (see `memory_quads_limit`)."""
+        return self._opened.memory
+
+    @property
     def location(self) -> str:
         return str(self._opened.target or self.root)
 
@@ -343,10 +350,12 @@ class _Opened:
     """One opened version and what is known of it. A refresh replaces it whole, in one assignment,
     so a reader takes the store, its facts and its version from the same version."""
 
-    __slots__ = ("store", "target", "facts", "union", "version")
+    __slots__ = ("store", "target", "facts", "union", "version", "memory")
 
-    def __init__(self, store, target: Path | None, facts: dict, union: bool, version: str | None = None):
+    def __init__(self, store, target: Path | None, facts: dict, union: bool, version: str | None = None,
+                 memory: bool = False):
         self.store, self.target, self.facts, self.union, self.version = store, target, facts, union, version
+        self.memory = memory  # a copy in memory of the version at `target`
 
 
 def memory_quads_limit(environ=None) -> int:
@@ -355,9 +364,8 @@ def memory_quads_limit(environ=None) -> int:
     >>> memory_quads_limit({"KG_STORE_MEMORY_QUADS": "100000"}), memory_quads_limit({}) == DEFAULT_MEMORY_QUADS
     (100000, True)
 
-    Off by default: the in-memory store iterates in another order than RocksDB, so where a query
-    leaves the order open (GROUP_CONCAT, ties under ORDER BY) answers would differ from the same
-    graph on disk or on a remote Oxigraph.
+    The in-memory store iterates in another order than RocksDB; answers are the same because every
+    named query fixes its order (tests/store/test_answer_order.py).
     """
     raw = (os.environ if environ is None else environ).get("KG_STORE_MEMORY_QUADS", "").strip()
     try:

@@ -2,10 +2,11 @@
 
 Queries go over the SPARQL 1.1 Protocol as form-encoded POSTs that always carry ``Accept``
 (Virtuoso hangs on a direct ``application/sparql-query`` POST and answers an ASK without
-``Accept`` in HTML); SPARQLWrapper builds the requests. A build writes through the Graph Store
-Protocol (one PUT per graph) when a GSP URL is configured, else through SPARQL Update.
+``Accept`` in HTML); requests (over urllib3) keeps the connections alive and answers auth
+challenges. A build writes through the Graph Store Protocol (one PUT per graph) when a GSP URL is
+configured, else through SPARQL Update.
 
-Settings come from keyword arguments, else the environment, else the defaults:
+Settings are one :class:`RemoteSettings`, by default read from the environment:
 
 - ``update_url`` / ``KG_STORE_UPDATE_URL``: SPARQL Update endpoint; default the query URL with a
   final ``/query`` turned into ``/update`` (Oxigraph, Fuseki), else the query URL itself.
@@ -14,7 +15,7 @@ Settings come from keyword arguments, else the environment, else the defaults:
 - ``user`` / ``KG_STORE_USER``, ``password`` / ``KG_STORE_PASSWORD``, ``auth`` / ``KG_STORE_AUTH``:
   ``basic`` (sent up front) or ``digest``; unset, whichever challenge the server sends is answered
   (one extra round trip per request: set ``basic`` for Fuseki or GraphDB behind Basic auth).
-- ``connect_timeout`` / ``KG_STORE_CONNECT_TIMEOUT``: 3 s. ``timeout`` / ``KG_STORE_READ_TIMEOUT``:
+- ``connect_timeout`` / ``KG_STORE_CONNECT_TIMEOUT``: 3 s. ``read_timeout`` / ``KG_STORE_READ_TIMEOUT``:
   30 s for a read (a call's own ``timeout=`` wins). ``write_timeout`` / ``KG_STORE_WRITE_TIMEOUT``:
   300 s for one write request.
 - ``retries`` / ``KG_STORE_RETRIES``: 3, after ``backoff`` 0.1 s, doubling each time.
@@ -24,27 +25,29 @@ timeout (or a server-side timeout message) is :class:`QueryTimeout`; a refused o
 connection and 502/503/504 are retried with exponential backoff and then raise
 :class:`StoreUnavailable` (with ``retry_after``). Nothing is remembered but a short "was down"
 mark that spares the next calls the backoff: the first call after the server comes back answers.
+The retry policy is this module's own (`RemoteStore._call`) rather than urllib3's ``Retry``: that
+one cannot skip the backoff while the server is known down, and counts a read timeout (never
+retried here) with a dropped answer (retried).
 """
 from __future__ import annotations
 
-import gzip
-import http.client
 import logging
 import os
 import re
-import ssl
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 import orjson
 import pyoxigraph as ox
 import rdflib
+import requests
+import requests.adapters
+import requests.auth
+import urllib3
 from rdflib import BNode, Literal, URIRef
-from SPARQLWrapper import INSERT, POST, SELECT, URLENCODED, SPARQLWrapper
 
 from .base import (GRAPH_BASE, META_GRAPH, VERSION_PREDICATE, DatasetMissing, QuerySyntaxError,
                    QueryTimeout, Store, StoreError, StoreUnavailable, store_query)
@@ -53,7 +56,7 @@ from .embedded import to_rdflib
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "amlkg-remote-store (SPARQLWrapper)"
+USER_AGENT = "amlkg-remote-store"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -72,10 +75,7 @@ RETRY_STATUS = frozenset({502, 503, 504})
 _TIMEOUT_TEXT = re.compile(r"time ?out|timed out|S1T00|SR171|estimated execution time|"
                            r"QueryCancelled|query was cancelled", re.IGNORECASE)
 _READ_CHUNK = 1 << 16
-
-DEFAULTS = {"connect_timeout": 3.0, "timeout": 30.0, "write_timeout": 300.0, "retries": 3,
-            "backoff": 0.1, "chunk_triples": 10_000, "version_ttl": 1.0, "down_grace": 2.0,
-            "gsp_graph_param": "graph"}
+FORM = "application/x-www-form-urlencoded"
 
 
 def derive_update_url(url: str) -> str:
@@ -125,18 +125,6 @@ def term_from_json(value: Mapping) -> rdflib.term.Identifier:
     raise StoreError("unsupported result term %r" % (value,))
 
 
-def _env_setting(explicit, environ: Mapping, name: str, default, cast=str):
-    if explicit is not None:
-        return cast(explicit)
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return cast(raw)
-    except ValueError:
-        raise StoreError("%s=%r is not a valid %s" % (name, raw, cast.__name__)) from None
-
-
 def _media_essence(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -173,164 +161,131 @@ def _syntax_error(message: str, line_shift: int = 0) -> QuerySyntaxError:
     return QuerySyntaxError(message or "the server refused the query as malformed", line, column)
 
 
-# -- HTTP: separate connect and read timeouts over urllib ----------------------------------------
-class ConnectTimeout(ConnectionError):
-    """The server did not accept the connection in time (retried like a refused connection)."""
+
+# -- settings ------------------------------------------------------------------------------------
+#: setting -> (environment variable, type)
+_ENVIRONMENT = {
+    "update_url": ("KG_STORE_UPDATE_URL", str), "gsp_url": ("KG_STORE_GSP_URL", str),
+    "gsp_graph_param": ("KG_STORE_GSP_GRAPH_PARAM", str), "user": ("KG_STORE_USER", str),
+    "password": ("KG_STORE_PASSWORD", str), "auth": ("KG_STORE_AUTH", str),
+    "connect_timeout": ("KG_STORE_CONNECT_TIMEOUT", float), "read_timeout": ("KG_STORE_READ_TIMEOUT", float),
+    "write_timeout": ("KG_STORE_WRITE_TIMEOUT", float), "retries": ("KG_STORE_RETRIES", int),
+}
 
 
-class _ConnectTimeoutMixin:
-    """Connect (and TLS handshake) under `connect_timeout`, then read under the request timeout."""
+@dataclass(frozen=True)
+class RemoteSettings:
+    """How to reach the server (see the module docstring), read from the environment in one place.
 
-    connect_timeout: float | None = None
-
-    def connect(self):
-        read_timeout = self.timeout
-        if self.connect_timeout is not None:
-            self.timeout = self.connect_timeout
-        try:
-            super().connect()
-        except TimeoutError as e:
-            raise ConnectTimeout("no connection within %.1f s" % self.timeout) from e
-        finally:
-            self.timeout = read_timeout
-        if isinstance(read_timeout, (int, float)):
-            self.sock.settimeout(read_timeout)
-
-
-class _HTTPConnection(_ConnectTimeoutMixin, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_ConnectTimeoutMixin, http.client.HTTPSConnection):
-    pass
-
-
-# what a connection the server closed while it sat idle gives on its next use
-_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.BadStatusLine)
-
-
-class _ConnectionPool:
-    """One kept-alive connection per thread and server.
-
-    urllib opens and closes a connection for every request; on loopback that alone makes a small
-    query 3-4x slower against Oxigraph's server. A connection is reused only after its previous
-    answer was read to the end; one the server closed while idle is replaced once, at once
-    (every request this store sends is idempotent).
+    >>> RemoteSettings.from_environ({"KG_STORE_RETRIES": "5", "KG_STORE_AUTH": "Digest"}, backoff=0.5)
+    RemoteSettings(update_url=None, gsp_url=None, gsp_graph_param='graph', user=None, auth='digest', connect_timeout=3.0, read_timeout=30.0, write_timeout=300.0, retries=5, backoff=0.5, chunk_triples=10000, version_ttl=1.0, down_grace=2.0)
+    >>> RemoteSettings.from_environ({"KG_STORE_RETRIES": "many"})
+    Traceback (most recent call last):
+    ...
+    kg_service.store.base.StoreError: KG_STORE_RETRIES='many' is not a valid int
     """
 
-    def __init__(self, connect_timeout: float):
-        self.connect_timeout = connect_timeout
-        self._local = threading.local()
+    update_url: str | None = None  # None: derived from the query URL (`derive_update_url`)
+    gsp_url: str | None = None
+    gsp_graph_param: str = "graph"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    auth: str | None = None  # "basic", "digest", or None: whichever the server's challenge names
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+    write_timeout: float = 300.0
+    retries: int = 3
+    backoff: float = 0.1
+    chunk_triples: int = 10_000
+    version_ttl: float = 1.0
+    down_grace: float = 2.0
 
-    def _connections(self) -> dict:
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():  # never share a socket across a fork
-            local.pid, local.conns = os.getpid(), {}
-        return local.conns
+    def __post_init__(self):
+        if self.auth is not None:
+            object.__setattr__(self, "auth", self.auth.lower())
+        if self.auth not in (None, "basic", "digest"):
+            raise StoreError("KG_STORE_AUTH must be basic or digest, not %r" % self.auth)
+        object.__setattr__(self, "retries", max(0, int(self.retries)))
 
-    def _new(self, https: bool, host: str, timeout, context):
-        if https:
-            conn = _HTTPSConnection(host, timeout=timeout, context=context)
-        else:
-            conn = _HTTPConnection(host, timeout=timeout)
-        conn.connect_timeout = self.connect_timeout
-        return conn
-
-    def open(self, req: urllib.request.Request, *, https: bool, context=None):
-        host = req.host
-        if not host:
-            raise urllib.error.URLError("no host given")
-        conns = self._connections()
-        key = (https, host)
-        conn, last = conns.pop(key, (None, None))
-        if conn is not None and last is not None and not last.isclosed():
-            conn.close()  # the previous answer was not read to the end: the stream is unusable
-            conn = None
-        reused = conn is not None
-        if conn is None:
-            conn = self._new(https, host, req.timeout, context)
-        else:
-            conn.timeout = req.timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(req.timeout)
-        headers = dict(req.unredirected_hdrs)
-        headers.update({k: v for k, v in req.headers.items() if k not in headers})
-        headers["Connection"] = "keep-alive"
-        headers = {name.title(): value for name, value in headers.items()}
-        try:
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides) -> "RemoteSettings":
+        """The ``KG_STORE_*`` variables of `environ` (default ``os.environ``); `overrides` that are
+        not None win over them."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for name, (variable, cast) in _ENVIRONMENT.items():
+            raw = env.get(variable)
+            if raw is None or raw == "":
+                continue
             try:
-                resp = self._exchange(conn, req, headers)
-            except (OSError, http.client.BadStatusLine) as e:  # URLError is an OSError
-                stale = isinstance(getattr(e, "reason", e), _STALE)
-                if not (reused and stale):
-                    raise
-                conn.close()  # closed by the server while idle: once more on a new connection
-                conn = self._new(https, host, req.timeout, context)
-                resp = self._exchange(conn, req, headers)
-        except BaseException:
-            conn.close()
-            raise
-        resp.url = req.get_full_url()
-        resp.msg = resp.reason
-        conns[key] = (conn, resp)
-        return resp
-
-    @staticmethod
-    def _exchange(conn, req, headers):
-        try:
-            conn.request(req.get_method(), req.selector, req.data, headers,
-                         encode_chunked=req.has_header("Transfer-encoding"))
-        except OSError as err:
-            raise urllib.error.URLError(err)
-        return conn.getresponse()
-
-    def discard(self) -> None:
-        """Close this thread's connections (after an answer that was not read to the end)."""
-        conns = self._connections()
-        for conn, _resp in conns.values():
-            conn.close()
-        conns.clear()
+                values[name] = cast(raw)
+            except ValueError:
+                raise StoreError("%s=%r is not a valid %s" % (variable, raw, cast.__name__)) from None
+        values.update((k, v) for k, v in overrides.items() if v is not None)
+        return cls(**values)
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, pool: _ConnectionPool):
-        super().__init__()
-        self._pool = pool
+# -- HTTP: requests (on urllib3) for connections, timeouts and auth --------------------------------
+class _ChallengeAuth(requests.auth.AuthBase):
+    """No credentials up front; a 401 is answered with Basic or Digest, whichever its challenge
+    names (one extra round trip per request, as with any challenge)."""
 
-    def http_open(self, req):
-        if req._tunnel_host:  # through a CONNECT proxy: urllib's own one-shot connection
-            return super().http_open(req)
-        return self._pool.open(req, https=False)
+    def __init__(self, user: str, password: str):
+        self._basic = requests.auth.HTTPBasicAuth(user, password)
+        self._digest = requests.auth.HTTPDigestAuth(user, password)  # answers a Digest challenge
+
+    def __call__(self, request):
+        request = self._digest(request)
+        request.register_hook("response", self._answer_basic)
+        return request
+
+    def _answer_basic(self, response, **kwargs):
+        challenge = response.headers.get("WWW-Authenticate", "").lower()
+        if (response.status_code != 401 or not challenge.startswith("basic")
+                or "Authorization" in response.request.headers):
+            return response
+        response.content  # read to the end, so the connection can be reused
+        response.close()
+        again = self._basic(response.request.copy())
+        answer = response.connection.send(again, **kwargs)
+        answer.history.append(response)
+        answer.request = again
+        return answer
 
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, pool: _ConnectionPool):
-        super().__init__()
-        self._pool = pool
+def _auth(settings: RemoteSettings):
+    if not settings.user:
+        return None
+    password = settings.password or ""
+    if settings.auth == "basic":
+        return requests.auth.HTTPBasicAuth(settings.user, password)
+    if settings.auth == "digest":
+        return requests.auth.HTTPDigestAuth(settings.user, password)
+    return _ChallengeAuth(settings.user, password)
 
-    def https_open(self, req):
-        if req._tunnel_host:
-            return super().https_open(req)
-        return self._pool.open(req, https=True, context=self._context)
+
+def _session(settings: RemoteSettings) -> requests.Session:
+    """Kept-alive connections (opening one per request makes a small query 3-4x slower on
+    loopback); requests' own retries are off: `RemoteStore._call` decides what is retried."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.auth = _auth(settings)
+    session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"})
+    return session
 
 
-class _Wrapper(SPARQLWrapper):
-    """SPARQLWrapper as a request builder: form-encoded POST, no ``format``/``output`` parameters,
-    and the operation (``query=`` to the query URL or ``update=`` to the update URL) decided by the
-    caller rather than guessed from the text, so a read can never turn into an update."""
+def _read_timed_out(e: requests.RequestException) -> bool:
+    """A read timeout, before the answer (ReadTimeout) or while it streams (wrapped by requests)."""
+    return isinstance(e, requests.exceptions.ReadTimeout) or any(
+        isinstance(a, urllib3.exceptions.ReadTimeoutError) for a in e.args)
 
-    def __init__(self, endpoint: str, update_endpoint: str, *, update: bool):
-        self._is_update = update
-        super().__init__(endpoint, updateEndpoint=update_endpoint, agent=USER_AGENT)
-        self.setMethod(POST)
-        self.setRequestMethod(URLENCODED)
-        self.setOnlyConneg(True)
 
-    def _parseQueryType(self, query: str):  # noqa: N802 (SPARQLWrapper's name)
-        return INSERT if self._is_update else SELECT
-
-    def request(self) -> urllib.request.Request:
-        return self._createRequest()
+def _problem(e: Exception) -> str:
+    """The operating system's words for a failed connection, without urllib3's wrapping."""
+    m = re.search(r"\[Errno -?\d+\] [^'\")]+", str(e))
+    return m.group(0) if m else type(e).__name__
 
 
 class _NotFound(StoreError):
@@ -348,6 +303,7 @@ class _Reply(NamedTuple):
     status: int
     content_type: str
     body: bytes
+    headers: Mapping[str, str]
 
 
 # -- the store -----------------------------------------------------------------------------------
@@ -355,126 +311,75 @@ class RemoteStore(Store):
     """Any SPARQL 1.1 server, reached over HTTP; read-only unless building.
 
     Nothing is contacted until the first call, so a store can be opened while its server is down.
+    `settings` default to the environment's (`RemoteSettings.from_environ`); `timeout` is the
+    interface's read timeout for a query, over the settings' one.
 
-    >>> s = RemoteStore("http://127.0.0.1:7878/query", environ={"KG_STORE_USER": "amlkg",
-    ...                 "KG_STORE_PASSWORD": "secret", "KG_STORE_AUTH": "digest"})
+    >>> s = RemoteStore("http://127.0.0.1:7878/query", settings=RemoteSettings(
+    ...                 user="amlkg", password="secret", auth="digest"))
     >>> s.update_url, s.gsp_url
     ('http://127.0.0.1:7878/update', None)
     >>> s
     RemoteStore('http://127.0.0.1:7878/query', update='http://127.0.0.1:7878/update', gsp=None, user='amlkg', auth='digest', read_only=True)
-    >>> RemoteStore("http://127.0.0.1:8890/sparql", environ={"KG_STORE_RETRIES": "many"})
-    Traceback (most recent call last):
-    ...
-    kg_service.store.base.StoreError: KG_STORE_RETRIES='many' is not a valid int
     """
 
     poisoned = False  # a cut query is abandoned on the server's side; the worker stays healthy
 
     def __init__(self, url: str, *, read_only: bool = True, timeout: float | None = None,
-                 update_url: str | None = None, gsp_url: str | None = None,
-                 gsp_graph_param: str | None = None, user: str | None = None,
-                 password: str | None = None, auth: str | None = None,
-                 connect_timeout: float | None = None, write_timeout: float | None = None,
-                 retries: int | None = None, backoff: float | None = None,
-                 chunk_triples: int | None = None, version_ttl: float | None = None,
-                 down_grace: float | None = None, environ: Mapping[str, str] | None = None):
-        env = os.environ if environ is None else environ
+                 settings: RemoteSettings | None = None):
         if not url.startswith(("http://", "https://")):
             raise StoreError("not an http(s) URL: %r" % url)
+        self.settings = settings = settings or RemoteSettings.from_environ()
         self.url = url
         self.read_only = read_only
-        self.update_url = _env_setting(update_url, env, "KG_STORE_UPDATE_URL", derive_update_url(url))
-        self.gsp_url = _env_setting(gsp_url, env, "KG_STORE_GSP_URL", None)
-        self.gsp_graph_param = _env_setting(gsp_graph_param, env, "KG_STORE_GSP_GRAPH_PARAM",
-                                            DEFAULTS["gsp_graph_param"])
-        self.user = _env_setting(user, env, "KG_STORE_USER", None)
-        self._password = _env_setting(password, env, "KG_STORE_PASSWORD", None)
-        self.auth = _env_setting(auth, env, "KG_STORE_AUTH", None, str.lower)
-        if self.auth not in (None, "basic", "digest"):
-            raise StoreError("KG_STORE_AUTH must be basic or digest, not %r" % self.auth)
-        self.connect_timeout = _env_setting(connect_timeout, env, "KG_STORE_CONNECT_TIMEOUT",
-                                            DEFAULTS["connect_timeout"], float)
-        self.default_timeout = _env_setting(timeout, env, "KG_STORE_READ_TIMEOUT",
-                                            DEFAULTS["timeout"], float)
-        self.write_timeout = _env_setting(write_timeout, env, "KG_STORE_WRITE_TIMEOUT",
-                                          DEFAULTS["write_timeout"], float)
-        self.retries = max(0, _env_setting(retries, env, "KG_STORE_RETRIES", DEFAULTS["retries"], int))
-        self.backoff = float(DEFAULTS["backoff"] if backoff is None else backoff)
-        self.chunk_triples = int(chunk_triples or DEFAULTS["chunk_triples"])
-        self.version_ttl = float(DEFAULTS["version_ttl"] if version_ttl is None else version_ttl)
-        self.down_grace = float(DEFAULTS["down_grace"] if down_grace is None else down_grace)
+        self.update_url = settings.update_url or derive_update_url(url)
+        self.gsp_url = settings.gsp_url
+        self.default_timeout = settings.read_timeout if timeout is None else float(timeout)
         self._down_until = 0.0
         self._dataset: _Dataset | None = None
         self._closed = False
-        self._pool = _ConnectionPool(self.connect_timeout)
-        self._passwords = None
-        if self.user:
-            uris = [u for u in (url, self.update_url, self.gsp_url) if u]
-            if self.auth == "basic":
-                self._passwords = urllib.request.HTTPPasswordMgrWithPriorAuth()
-                self._passwords.add_password(None, uris, self.user, self._password or "",
-                                             is_authenticated=True)
-            else:  # prior-auth bookkeeping would turn a digest success into Basic sent up front
-                self._passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-                self._passwords.add_password(None, uris, self.user, self._password or "")
-        self._shared_opener = None if self.user else self._build_opener()
+        self._lock = threading.Lock()
+        self._session_pid: tuple[int, requests.Session] | None = None
 
     def __repr__(self) -> str:
         return "RemoteStore(%r, update=%r, gsp=%r, user=%r, auth=%r, read_only=%r)" % (
-            self.url, self.update_url, self.gsp_url, self.user, self.auth, self.read_only)
+            self.url, self.update_url, self.gsp_url, self.settings.user, self.settings.auth, self.read_only)
 
     @property
     def location(self) -> str:
         return self.url
 
     # -- HTTP --------------------------------------------------------------------------------
-    def _build_opener(self) -> urllib.request.OpenerDirector:
-        handlers: list = [_HTTPHandler(self._pool), _HTTPSHandler(self._pool)]
-        mgr = self._passwords
-        if mgr is not None:
-            if self.auth != "basic":
-                handlers.append(urllib.request.HTTPDigestAuthHandler(mgr))
-            if self.auth != "digest":
-                handlers.append(urllib.request.HTTPBasicAuthHandler(mgr))
-        return urllib.request.build_opener(*handlers)
+    def _session(self) -> requests.Session:
+        """This process's session (a socket is never shared across a fork); threads share it."""
+        known = self._session_pid
+        if known is None or known[0] != os.getpid():
+            with self._lock:
+                known = self._session_pid
+                if known is None or known[0] != os.getpid():
+                    known = self._session_pid = (os.getpid(), _session(self.settings))
+        return known[1]
 
-    def _opener(self) -> urllib.request.OpenerDirector:
-        # urllib's auth handlers keep per-exchange state: one opener per request when they are in use
-        return self._shared_opener or self._build_opener()
-
-    def _open(self, request: urllib.request.Request, timeout: float) -> _Reply:
+    def _send(self, method: str, url: str, data: bytes | None, headers: dict, timeout: float) -> _Reply:
+        """One exchange, its answer read to the end within `timeout` (the connection then goes
+        back to the pool; an answer cut short closes it)."""
         deadline = time.monotonic() + timeout
+        response = self._session().request(method, url, data=data, headers=headers, stream=True,
+                                           timeout=(self.settings.connect_timeout, timeout))
         try:
-            with self._opener().open(request, timeout=timeout) as resp:
-                chunks = []
-                while True:
-                    chunk = resp.read(_READ_CHUNK)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise QueryTimeout("answer still arriving after %.1f s: cut" % timeout)
-                body = b"".join(chunks)
-                headers = resp.headers
-                status = resp.status
-        except urllib.error.HTTPError as e:
-            e.answer = _read_error_body(e)  # read to the end, the connection stays usable
-            if e.answer is None:
-                self._pool.discard()
-            raise
+            chunks = []
+            for chunk in response.iter_content(_READ_CHUNK):  # gzip decoded
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise QueryTimeout("answer still arriving after %.1f s: cut" % timeout)
         except BaseException:
-            self._pool.discard()  # whatever state the connection is in, do not reuse it
+            response.close()
             raise
-        if headers.get("Content-Encoding", "").lower() == "gzip":
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError) as e:
-                raise StoreError("unreadable gzip answer from %s: %s" % (request.full_url, e)) from None
-        return _Reply(status, _media_essence(headers.get("Content-Type")), body)
+        return _Reply(response.status_code, _media_essence(response.headers.get("Content-Type")),
+                      b"".join(chunks), response.headers)
 
-    def _call(self, build: Callable[[], urllib.request.Request], *, timeout: float, what: str,
-              form: str | None = None, write: bool = False, line_shift: int = 0) -> _Reply:
-        """Send a request built by `build`, retrying what a restarting server causes.
+    def _call(self, method: str, url: str, *, data: bytes | None = None, headers: dict, timeout: float,
+              what: str, form: str | None = None, write: bool = False, line_shift: int = 0) -> _Reply:
+        """Send one request, retrying what a restarting server causes.
 
         Every request this store sends is idempotent (a query, a PUT, a DROP SILENT, an INSERT DATA
         of a set), so a refused or dropped connection and 502/503/504 are retried with exponential
@@ -482,43 +387,39 @@ class RemoteStore(Store):
         """
         if self._closed:
             raise StoreError("the store is closed")
-        attempts = 1 + (self.retries if time.monotonic() >= self._down_until else 0)
-        delay, retry_after, problem = self.backoff, None, ""
+        settings = self.settings
+        attempts = 1 + (settings.retries if time.monotonic() >= self._down_until else 0)
+        delay, retry_after, problem = settings.backoff, None, ""
         for attempt in range(attempts):
             if attempt:
                 log.debug("%s: retry %d after %.2f s (%s)", what, attempt, delay, problem)
                 time.sleep(delay)
                 delay *= 2
-            request = build()
             try:
-                reply = self._open(request, timeout)
-            except urllib.error.HTTPError as e:
-                body = getattr(e, "answer", None) or b""
-                if e.code in RETRY_STATUS:
-                    problem = "HTTP %d" % e.code
-                    retry_after = _retry_after(e.headers) or retry_after
-                    continue
-                self._down_until = 0.0
-                raise self._http_error(e.code, body, e.headers, what, form, write, line_shift) from None
-            except urllib.error.URLError as e:
-                reason = e.reason
-                if isinstance(reason, ssl.SSLCertVerificationError) or not isinstance(reason, OSError):
-                    raise StoreError("%s: cannot reach %s: %s" % (what, request.full_url, reason)) from None
-                problem = str(reason) or type(reason).__name__
+                reply = self._send(method, url, data, headers, timeout)
+            except requests.exceptions.ContentDecodingError as e:
+                raise StoreError("unreadable gzip answer from %s: %s" % (url, e)) from None
+            except requests.exceptions.SSLError as e:
+                raise StoreError("%s: cannot reach %s: %s" % (what, url, e)) from None
+            except requests.RequestException as e:
+                if _read_timed_out(e):
+                    self._down_until = 0.0
+                    raise QueryTimeout("%s: no answer from %s within %.1f s" % (what, url, timeout)) from None
+                if not isinstance(e, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+                    raise StoreError("%s: cannot reach %s: %s" % (what, url, e)) from None
+                problem = _problem(e)  # refused, reset, dropped mid-answer, no connection in time
                 continue
-            except TimeoutError:
-                self._down_until = 0.0
-                raise QueryTimeout("%s: no answer from %s within %.1f s"
-                                   % (what, request.full_url, timeout)) from None
-            except (OSError, http.client.HTTPException) as e:  # dropped mid-answer: reset, EOF
-                problem = str(e) or type(e).__name__
+            if reply.status in RETRY_STATUS:
+                problem = "HTTP %d" % reply.status
+                retry_after = _retry_after(reply.headers) or retry_after
                 continue
             self._down_until = 0.0
+            if reply.status >= 400:
+                raise self._http_error(reply.status, reply.body, reply.headers, what, form, write, line_shift)
             return reply
-        self._down_until = time.monotonic() + self.down_grace
+        self._down_until = time.monotonic() + settings.down_grace
         log.warning("%s: SPARQL server unavailable (%s)", what, problem)
-        raise StoreUnavailable("the SPARQL server at %s is unavailable (%s)"
-                               % (request.full_url.split("?", 1)[0], problem),
+        raise StoreUnavailable("the SPARQL server at %s is unavailable (%s)" % (url.split("?", 1)[0], problem),
                                retry_after=retry_after or 5)
 
     def _http_error(self, code, body, headers, what, form, write, line_shift) -> Exception:
@@ -550,26 +451,21 @@ class RemoteStore(Store):
         named graph, as the embedded store has it, whatever the server's own default graph is."""
         if ours and default_graphs is None and named_graphs is None:
             default_graphs = named_graphs = self._dataset_now().graphs
-        default_graphs, named_graphs = list(default_graphs or ()), list(named_graphs or ())
+        fields = [("query", text)]
+        fields += [("default-graph-uri", g) for g in default_graphs or ()]
+        fields += [("named-graph-uri", g) for g in named_graphs or ()]
+        data = urllib.parse.urlencode(fields).encode()
 
-        def build():
-            w = _Wrapper(self.url, self.update_url, update=False)
-            w.setQuery(text)
-            for g in default_graphs:
-                w.addDefaultGraph(g)
-            for g in named_graphs:
-                w.addNamedGraph(g)
-            w.addCustomHttpHeader("Accept", accept)
-            w.addCustomHttpHeader("Accept-Encoding", "gzip")
-            return w.request()
+        def send():
+            return self._call("POST", self.url, data=data, headers={"Content-Type": FORM, "Accept": accept},
+                              timeout=timeout or self.default_timeout, what=what, form=form,
+                              line_shift=line_shift)
         gate = self.gate
         if gate is None:
-            return self._call(build, timeout=timeout or self.default_timeout, what=what, form=form,
-                              line_shift=line_shift)
+            return send()
         gate.acquire()  # raises Overloaded when every slot stays busy
         try:
-            return self._call(build, timeout=timeout or self.default_timeout, what=what, form=form,
-                              line_shift=line_shift)
+            return send()
         finally:
             gate.release()
 
@@ -645,24 +541,19 @@ class RemoteStore(Store):
             raise StoreError("the store is open read-only")
 
     def _update(self, text: str, what: str) -> None:
-        def build():
-            w = _Wrapper(self.url, self.update_url, update=True)
-            w.setQuery(text)
-            return w.request()
-        self._call(build, timeout=self.write_timeout, what=what, write=True)
+        data = urllib.parse.urlencode({"update": text}).encode()
+        self._call("POST", self.update_url, data=data, headers={"Content-Type": FORM, "Accept": "*/*"},
+                   timeout=self.settings.write_timeout, what=what, write=True)
 
     def _gsp(self, method: str, graph_iri: str, body: bytes | None = None) -> None:
         sep = "&" if "?" in self.gsp_url else "?"
-        url = self.gsp_url + sep + urllib.parse.urlencode({self.gsp_graph_param: graph_iri})
-        headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+        url = self.gsp_url + sep + urllib.parse.urlencode({self.settings.gsp_graph_param: graph_iri})
+        headers = {"Accept": "*/*"}
         if body is not None:
             headers["Content-Type"] = "text/turtle"  # N-Triples is Turtle; every GSP server reads it
-
-        def build():
-            return urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            self._call(build, timeout=self.write_timeout, what="%s <%s>" % (method, graph_iri),
-                       write=True)
+            self._call(method, url, data=body, headers=headers, timeout=self.settings.write_timeout,
+                       what="%s <%s>" % (method, graph_iri), write=True)
         except _NotFound:
             if method == "DELETE":
                 return  # already absent
@@ -684,7 +575,7 @@ class RemoteStore(Store):
             else:
                 self._gsp("DELETE", graph_iri)
             return
-        for n, text in enumerate(_update_requests(graph_iri, ntriples, self.chunk_triples)):
+        for n, text in enumerate(_update_requests(graph_iri, ntriples, self.settings.chunk_triples)):
             self._update(text, "update <%s> (part %d)" % (graph_iri, n + 1))
 
     def publish(self, graphs: Mapping[str, bytes], version: str, manifest: dict | None = None) -> str:
@@ -728,7 +619,7 @@ class RemoteStore(Store):
         version within it) and the graphs listed again when it changed."""
         known = self._dataset
         now = time.monotonic()
-        if known is not None and now - known.read_at < self.version_ttl:
+        if known is not None and now - known.read_at < self.settings.version_ttl:
             return known
         rows = self._select(store_query("graph-version"), ours=False)
         version = str(rows[0]["v"]) if rows else ""
@@ -770,7 +661,9 @@ class RemoteStore(Store):
 
     def close(self) -> None:
         self._closed = True
-        self._pool.discard()
+        known = self._session_pid
+        if known is not None and known[0] == os.getpid():
+            known[1].close()
 
 
 def _update_requests(graph_iri: str, ntriples: bytes, chunk: int) -> Iterator[str]:
@@ -811,24 +704,9 @@ def _json(reply: _Reply, form: str):
     except orjson.JSONDecodeError as e:
         raise StoreError("unreadable %s answer: %s" % (form, e)) from None
 
-
-def _read_error_body(e: urllib.error.HTTPError) -> bytes | None:
-    """The body of an error answer (None when it could not be read)."""
-    try:
-        body = e.read() or b""
-    except (OSError, http.client.HTTPException):
-        return None
-    if (e.headers.get("Content-Encoding") or "").lower() == "gzip":
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError):
-            pass
-    return body
-
-
 def _retry_after(headers) -> int | None:
     value = (headers.get("Retry-After") or "").strip() if headers is not None else ""
     return int(value) if value.isdigit() else None
 
 
-__all__ = ["RemoteStore", "derive_update_url", "term_from_json", "ConnectTimeout"]
+__all__ = ["RemoteStore", "RemoteSettings", "derive_update_url", "term_from_json"]

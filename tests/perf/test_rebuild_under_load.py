@@ -139,8 +139,11 @@ def _publish_other_version(store: str) -> str:
     return version
 
 
-def test_rebuild_while_serving_fails_no_request(own_store, tmp_path):
-    server = LiveServer(own_store, log_dir=tmp_path)
+@pytest.mark.parametrize("memory_quads", ["0", None], ids=["on-disk", "copy-in-memory"])
+def test_rebuild_while_serving_fails_no_request(own_store, tmp_path, memory_quads):
+    """On disk (a store above KG_STORE_MEMORY_QUADS) and from a copy in memory (this graph, by default)."""
+    env = {"KG_STORE_MEMORY_QUADS": memory_quads} if memory_quads else {}
+    server = LiveServer(own_store, env=env, log_dir=tmp_path)
     stop = threading.Event()
     clients = [Client(server.port, n, stop) for n in range(CLIENTS)]
     try:
@@ -161,6 +164,7 @@ def test_rebuild_while_serving_fails_no_request(own_store, tmp_path):
         time.sleep(2.5)
         workers = worker_pids(server.proc.pid)
         serving_newest = {pid: _open_under(pid, targets[-1]) for pid in workers}
+        holding_any = {pid: _open_under(pid, Path(own_store)) for pid in workers}
     finally:
         stop.set()
         for c in clients:
@@ -191,8 +195,11 @@ def test_rebuild_while_serving_fails_no_request(own_store, tmp_path):
         seq = [a[2] for a in c.answers]
         switches = sum(1 for x, y in zip(seq, seq[1:]) if x != y)
         assert switches <= 2, (switches, [v[:8] for v in seq])
-    # workers follow the newest build when they next answer; keep-alive clients may all sit on one worker,
-    # so an idle worker can still hold the previous version open until its next request
-    assert serving_newest and any(serving_newest.values()), serving_newest
+    if memory_quads is None:  # each worker answers from its copy: no version's files stay open
+        assert holding_any and not any(holding_any.values()), holding_any
+    else:
+        # workers follow the newest build when they next answer; keep-alive clients may all sit on one
+        # worker, so an idle worker can still hold the previous version open until its next request
+        assert serving_newest and any(serving_newest.values()), serving_newest
     print("%d answers, none failed, across 4 published versions (%s, %s, then two rebuilds of %s)"
           % (len(answers), first[:8], other[:20], first[:8]))

@@ -116,10 +116,16 @@ def test_a_slot_whose_worker_keeps_dying_at_start_backs_off_while_the_other_serv
 def test_granian_accepts_every_option_we_pass():
     """The supervisor drives granian through its public constructor only; an upgrade that renames
     or drops an option we rely on fails here, loudly, not at the first crash in production."""
+    import inspect
+
     from granian import Granian
 
     from kg_service.server import _granian_options
     options = _granian_options("127.0.0.1", 0, 4)
+    # every option by name, none swallowed by a catch-all: a dropped one is a TypeError below
+    parameters = inspect.signature(Granian).parameters
+    assert not [p for p in parameters.values() if p.kind is p.VAR_KEYWORD]
+    assert set(options) <= set(parameters), set(options) - set(parameters)
     server = Granian(**options)
     assert server.workers == 1 and server.respawn_failed_workers is False
     assert server.workers_kill_timeout == options["workers_kill_timeout"]

@@ -18,7 +18,7 @@ import pytest
 from kg_service.store import GRAPH_BASE
 from kg_service.store.base import store_query
 from kg_service.store.embedded import EmbeddedStore
-from kg_service.store.remote import RemoteStore
+from kg_service.store.remote import RemoteSettings, RemoteStore
 
 VERSION = "test-version-1"
 #: the remote store's version look-up (kg_service/store/queries/graph-version.rq)
@@ -247,7 +247,7 @@ def publish_embedded(root: Path, graphs: dict, version: str) -> str:
 
 def publish_remote(server: OxigraphServer, graphs: dict, version: str, *, gsp: bool = True) -> str:
     server.clear()
-    with RemoteStore(server.query_url, read_only=False, gsp_url=server.gsp_url if gsp else None,
-                     environ={}) as writer:
+    settings = RemoteSettings(gsp_url=server.gsp_url if gsp else None)
+    with RemoteStore(server.query_url, read_only=False, settings=settings) as writer:
         writer.publish(graphs, version)
     return server.query_url

@@ -14,7 +14,7 @@ from rdflib.namespace import RDFS, XSD
 
 from kg_service.store import META_GRAPH, BindingError, QuerySyntaxError
 from kg_service.store.embedded import EmbeddedStore
-from kg_service.store.remote import RemoteStore
+from kg_service.store.remote import RemoteSettings, RemoteStore
 
 from tests.store.store_support import (AML, PREFIXES, QUERIES, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION,
                            canonical_rows, publish_embedded, publish_remote)
@@ -135,7 +135,7 @@ def both(tmp_path_factory, oxigraph_server):
     """The same graphs published on both backends at once."""
     root = tmp_path_factory.mktemp("both") / "store"
     embedded = EmbeddedStore(publish_embedded(root, SAMPLE_GRAPHS, VERSION), read_only=True)
-    remote = RemoteStore(publish_remote(oxigraph_server, SAMPLE_GRAPHS, VERSION), environ={})
+    remote = RemoteStore(publish_remote(oxigraph_server, SAMPLE_GRAPHS, VERSION), settings=RemoteSettings())
     yield embedded, remote
     embedded.close()
     remote.close()

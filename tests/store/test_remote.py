@@ -12,7 +12,7 @@ from rdflib import Literal
 
 from kg_service.store import (META_GRAPH, BindingError, QuerySyntaxError, QueryTimeout, StoreError,
                               StoreUnavailable, open_store)
-from kg_service.store.remote import RemoteStore
+from kg_service.store.remote import RemoteSettings, RemoteStore
 
 from tests.store.store_support import AML, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION, publish_remote
 
@@ -22,9 +22,9 @@ LABEL_Q = ("SELECT ?l WHERE { <https://w3id.org/amlkg/gilteritinib> "
            "<http://www.w3.org/2000/01/rdf-schema#label> ?l }")
 
 
-def remote(url, **options) -> RemoteStore:
-    options.setdefault("environ", {})
-    return RemoteStore(url, **options)
+def remote(url, *, read_only: bool = True, **settings) -> RemoteStore:
+    """A store with these settings over the defaults (never the environment's)."""
+    return RemoteStore(url, read_only=read_only, settings=RemoteSettings.from_environ({}, **settings))
 
 
 # -- a real server going away and coming back ----------------------------------------------------
@@ -149,7 +149,7 @@ def test_replace_graph_with_nothing_removes_it(oxigraph_server):
 
 
 def test_read_only_store_refuses_writes(oxigraph_server):
-    store = open_store(oxigraph_server.query_url, read_only=True, environ={})
+    store = open_store(oxigraph_server.query_url, read_only=True, settings=RemoteSettings())
     with pytest.raises(StoreError, match="read-only"):
         store.replace_graph(AML + "graph/x", b"")
     with pytest.raises(StoreError, match="read-only"):
@@ -244,14 +244,20 @@ def test_settings_come_from_the_environment():
     env = {"KG_STORE_UPDATE_URL": "http://h/up", "KG_STORE_GSP_URL": "http://h/gsp",
            "KG_STORE_CONNECT_TIMEOUT": "1.5", "KG_STORE_READ_TIMEOUT": "7", "KG_STORE_RETRIES": "0",
            "KG_STORE_USER": "u", "KG_STORE_PASSWORD": "pw-not-shown"}
-    s = RemoteStore("http://h/sparql", environ=env)
-    assert (s.update_url, s.gsp_url, s.connect_timeout, s.default_timeout, s.retries, s.user) == \
-        ("http://h/up", "http://h/gsp", 1.5, 7.0, 0, "u")
-    assert "pw-not-shown" not in repr(s)
-    # explicit options win over the environment
-    assert RemoteStore("http://h/sparql", update_url="http://h/u2", environ=env).update_url == "http://h/u2"
+    s = RemoteStore("http://h/sparql", settings=RemoteSettings.from_environ(env))
+    assert (s.update_url, s.gsp_url, s.settings.connect_timeout, s.default_timeout, s.settings.retries,
+            s.settings.user) == ("http://h/up", "http://h/gsp", 1.5, 7.0, 0, "u")
+    assert "pw-not-shown" not in repr(s) and "pw-not-shown" not in repr(s.settings)
+    # explicit settings win over the environment, and a call's own timeout over both
+    assert RemoteStore("http://h/sparql", settings=RemoteSettings.from_environ(env, update_url="http://h/u2")
+                       ).update_url == "http://h/u2"
+    assert RemoteStore("http://h/sparql", timeout=2, settings=RemoteSettings.from_environ(env)).default_timeout == 2
     with pytest.raises(StoreError, match="basic or digest"):
-        RemoteStore("http://h/sparql", environ={"KG_STORE_AUTH": "kerberos"})
+        RemoteSettings.from_environ({"KG_STORE_AUTH": "kerberos"})
+    with pytest.MonkeyPatch.context() as mp:  # no settings given: the process environment's
+        for k, v in env.items():
+            mp.setenv(k, v)
+        assert RemoteStore("http://h/sparql").settings == RemoteSettings.from_environ(env)
 
 
 def test_basic_auth_is_sent_up_front(fake_sparql):
@@ -385,3 +391,22 @@ def test_graph_version_is_remembered_briefly(fake_sparql):
     store.refresh()  # the served store's periodic check forgets it
     assert store.graph_version() == "v7" and fake_sparql.version_lookups == 2
     assert len(fake_sparql.requests) == listed  # the same version: the same graphs, not listed again
+
+
+def test_auth_answers_a_digest_challenge(fake_sparql):
+    challenge = {"WWW-Authenticate": 'Digest realm="SPARQL", nonce="n0nce", qop="auth", algorithm=MD5',
+                 "Content-Type": "text/plain"}
+    fake_sparql.script((401, b"who are you", challenge), (200, ONE_ROW, JSON))
+    store = remote(fake_sparql.url, user="amlkg", password="s3cret")
+    assert store.select("SELECT ?x WHERE {}") == [{"x": Literal("1")}]
+    assert "Authorization" not in fake_sparql.requests[0]["headers"]
+    answer = fake_sparql.requests[1]["headers"]["Authorization"]
+    assert answer.startswith("Digest ") and 'username="amlkg"' in answer and "s3cret" not in answer
+    assert fake_sparql.requests[1]["form"] == fake_sparql.requests[0]["form"]
+
+
+def test_settings_given_ignore_the_environment(fake_sparql, monkeypatch):
+    monkeypatch.setenv("KG_STORE_USER", "from-the-environment")
+    monkeypatch.setenv("KG_STORE_AUTH", "basic")
+    remote(fake_sparql.url).select("SELECT ?x WHERE {}")
+    assert "Authorization" not in fake_sparql.requests[0]["headers"]

@@ -18,7 +18,7 @@ from rdflib.compare import isomorphic
 
 from kg_service.store import META_GRAPH, QuerySyntaxError, StoreError, StoreUnavailable
 from kg_service.store.embedded import EmbeddedStore
-from kg_service.store.remote import RemoteStore
+from kg_service.store.remote import RemoteSettings, RemoteStore
 
 from tests.store.store_support import (PREFIXES, QUERIES, SAMPLE_GRAPHS, SAMPLE_TRIPLES, VERSION, canonical_rows,
                            free_port, publish_embedded)
@@ -61,9 +61,9 @@ def virtuoso(tmp_path_factory, request):
 
 
 def _writer(base: str, *, gsp: bool, auth: str | None = None, password: str = RW_PW) -> RemoteStore:
-    return RemoteStore(base + "/sparql", read_only=False, update_url=base + "/sparql-auth",
-                       gsp_url=base + "/sparql-graph-crud-auth" if gsp else None,
-                       user=RW_USER, password=password, auth=auth, environ={})
+    return RemoteStore(base + "/sparql", read_only=False, settings=RemoteSettings(
+        update_url=base + "/sparql-auth", gsp_url=base + "/sparql-graph-crud-auth" if gsp else None,
+        user=RW_USER, password=password, auth=auth))
 
 
 def _scoped(query: str) -> str:
@@ -78,7 +78,7 @@ def both(virtuoso, tmp_path_factory):
     embedded = EmbeddedStore(publish_embedded(tmp_path_factory.mktemp("emb") / "store", SAMPLE_GRAPHS,
                                               VERSION), read_only=True)
     _writer(virtuoso, gsp=True).publish(SAMPLE_GRAPHS, VERSION)
-    remote = RemoteStore(virtuoso + "/sparql", environ={})
+    remote = RemoteStore(virtuoso + "/sparql", settings=RemoteSettings())
     yield embedded, remote
     embedded.close()
 
@@ -88,7 +88,7 @@ def both(virtuoso, tmp_path_factory):
 def test_publish_with_digest_auth(virtuoso, gsp, auth):
     version = "%s-%s-%s" % (VERSION, gsp, auth)
     _writer(virtuoso, gsp=gsp, auth=auth).publish(SAMPLE_GRAPHS, version)
-    reader = RemoteStore(virtuoso + "/sparql", environ={}, version_ttl=0)
+    reader = RemoteStore(virtuoso + "/sparql", settings=RemoteSettings(version_ttl=0))
     assert reader.graph_version() == version
     assert set(SAMPLE_GRAPHS) | {META_GRAPH} <= set(reader.named_graphs())
     n = reader.select(_scoped("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))[0]["n"]
@@ -111,7 +111,7 @@ def test_wrong_password_is_refused_not_unavailable(virtuoso, gsp):
         _writer(virtuoso, gsp=gsp, password="wrong").replace_graph(META_GRAPH, b"")
     assert not isinstance(e.value, StoreUnavailable)
     # and the anonymous endpoint stays read-only
-    anonymous = RemoteStore(virtuoso + "/sparql", read_only=False, environ={})
+    anonymous = RemoteStore(virtuoso + "/sparql", read_only=False, settings=RemoteSettings())
     with pytest.raises(StoreError):
         anonymous.replace_graph(META_GRAPH, b"<urn:a> <urn:b> <urn:c> .\n")
 
