@@ -138,16 +138,6 @@ class EmbeddedStore(Store):
         served = _in_memory_if_small(store, facts) if self.read_only else store  # serving only
         self._opened = _Opened(served, target, facts, _has_default_graph(store), memory=served is not store)
 
-    def newer_published(self) -> bool:
-        """Whether a build swapped `current` since this version was opened (without opening it: the
-        server builds the new version's snapshot on a store of its own first, see dataset.ServedStore)."""
-        if not self.read_only or self.root is None:
-            return False
-        try:
-            return Path(os.path.realpath(current_link(self.root))) != self._opened.target
-        except OSError:
-            return False
-
     def refresh(self) -> bool:
         """Follow the `current` symlink if a build swapped it; True when a new version was opened."""
         if not self.read_only:
