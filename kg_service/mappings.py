@@ -15,7 +15,7 @@ from pathlib import Path
 import rdflib
 from rdflib import URIRef
 
-from .xrefs import XREFS_TSV, _rows
+from .xrefs import XREFS_TSV, rows_by_iri
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 #: the SKOS mapping properties, by the word the table's `match` column uses
@@ -67,7 +67,7 @@ def allowed(row: dict) -> set[URIRef]:
 def problems(tbox: rdflib.Graph) -> list[str]:
     """Mappings the reference table does not support: an identifier not in it, or a predicate its row
     rules out. The build fails on any."""
-    rows = {r["iri"]: r for r in _rows() if r.get("iri")}
+    rows = rows_by_iri()
     out = []
     for s, p, o in mapping_triples(tbox):
         row = rows.get(str(o))
@@ -87,7 +87,7 @@ DCT_SOURCE = URIRef("http://purl.org/dc/terms/source")
 def provenance(tbox: rdflib.Graph) -> rdflib.Graph:
     """An OWL axiom annotation per mapping with the reference table's source (`dcterms:source`) and
     confidence (`sssom:confidence`), so the graph and the OWL files carry what the SSSOM file does."""
-    rows = {r["iri"]: r for r in _rows() if r.get("iri")}
+    rows = rows_by_iri()
     out = rdflib.Graph()
     OWL = rdflib.OWL
     for s, p, o in mapping_triples(tbox):
@@ -108,7 +108,7 @@ def provenance(tbox: rdflib.Graph) -> rdflib.Graph:
 def sssom_tsv(tbox: rdflib.Graph, set_iri: str, version_info: str) -> bytes:
     """The mapping set `set_iri`, version `version_info`: a YAML metadata block (`#` lines) and one row
     per mapping of the ontology, with the reference table's label, source and confidence."""
-    rows = {r["iri"]: r for r in _rows() if r.get("iri")}
+    rows = rows_by_iri()
     used = set()
     body = []
     for s, p, o in mapping_triples(tbox):

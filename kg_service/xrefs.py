@@ -41,6 +41,11 @@ def _rows() -> list[dict]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
+def rows_by_iri() -> dict[str, dict]:
+    """The reference table's rows that name an IRI, by that IRI (the mappings read them so)."""
+    return {r["iri"]: r for r in _rows() if r.get("iri")}
+
+
 def ids_of_same_entity(iris, scheme: str) -> list[str]:
     """The reference table's `scheme` ids of the entity (the table's `entity` column) that the given
     cross-reference IRIs belong to: e.g. the RxNorm code of a drug the graph knows by NCIt and

@@ -10,6 +10,7 @@ import rdflib
 from rdflib.namespace import SKOS
 
 from kg_service import mappings
+from kg_service.xrefs import rows_by_iri
 from loaders.ontology import load as load_ontology
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def test_apl_exact_mappings_are_all_the_generic_disease(tbox):
 
 def test_every_mapping_follows_the_reference_table(tbox):
     assert mappings.problems(tbox) == []
-    rows = {r["iri"]: r for r in mappings._rows() if r["iri"]}
+    rows = rows_by_iri()
     for s, p, o in mappings.mapping_triples(tbox):
         row = rows[str(o)]
         if row["match"]:
