@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STORE  ?= var/store
 
-.PHONY: run test build serve install lock system-deps node-deps clean bench
+.PHONY: run test build serve install lock system-deps node-deps clean bench bench-deps
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,14 @@ run: build
 test: $(STAMP) system-deps node-deps
 	$(BIN)/python -m pytest
 
-## every benchmark, side by side, bounded (about 14 min on 2 cores; BENCH_ARGS=--quick: about 4); writes benchmarks/results.md
-bench: $(STAMP)
+## the load generator the benchmarks use (wrk; without it they fall back to a slower Python client, which takes CPU from the servers), when running as root
+bench-deps:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; \
+	else echo "not root: wrk not installed (apt-get install wrk); the benchmarks use a Python client"; fi
+
+## every benchmark, side by side, bounded (about 16 min on 2 cores; BENCH_ARGS=--quick: about 5); writes benchmarks/results.md
+bench: $(STAMP) bench-deps
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:

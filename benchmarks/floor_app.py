@@ -1,7 +1,7 @@
-"""The floor of a SPARQL answer in Python: bare WSGI apps under granian, run as `kg_service serve` runs amlkg.
+"""The floor of a SPARQL answer in Python: bare apps under granian, run as `kg_service serve` runs amlkg.
 
-    .venv/bin/python benchmarks/floor_app.py static --answers FILE --port N [--workers N]
-    .venv/bin/python benchmarks/floor_app.py query --store DIR [--union] --port N [--workers N]
+    .venv/bin/python benchmarks/floor_app.py static --answers FILE --port N [--workers N] [--interface asgi]
+    .venv/bin/python benchmarks/floor_app.py query --store DIR [--union] --port N [--workers N] [--interface asgi]
 
 - ``static``: every GET whose query string is in FILE (recorded from amlkg by `record_answers`) gets
   the same status, headers and body amlkg sent for it from its cache; anything else 404. No parsing,
@@ -11,10 +11,14 @@
   answers SPARQL JSON results. No validation, limits, timeouts, cache or logging: what an uncached
   answer costs at the least.
 
-Both run under granian with the settings of `kg_service serve` (WSGI interface, workers = one per
-core and at least 2, its blocking threads per worker, its HTTP/1 buffer, warning-level log, no access
-log), read from `kg_service.server` where it exposes them. `/health` answers 200 in both.
-`benchmarks/sparql_throughput.py --servers wsgi-floor-static,wsgi-floor-query` runs them beside amlkg.
+Both run under granian with the settings of `kg_service serve` (workers = one per core and at least
+2, its blocking threads per worker, its HTTP/1 buffer, its event loop, warning-level log, no access
+log), read from `kg_service.server` where it exposes them, as a WSGI app (``--interface wsgi``, the
+default: Python called straight from granian's threads) or an ASGI one (``--interface asgi``: the
+interface `serve` uses, whose front reads bodies on the event loop; the ASGI query floor evaluates on
+the loop itself, with no thread hand-over at all). `/health` answers 200 in each.
+`benchmarks/sparql_throughput.py --servers wsgi-floor-static,wsgi-floor-query,asgi-floor-static,asgi-floor-query`
+runs them beside amlkg.
 """
 from __future__ import annotations
 
@@ -83,6 +87,38 @@ def query_app():
     return app
 
 
+def _asgi(wsgi_app):
+    """The same app as a bare ASGI one, called on the event loop (no thread hand-over)."""
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        answer = []
+        environ = {"PATH_INFO": scope["path"], "QUERY_STRING": (scope.get("query_string") or b"").decode("latin-1")}
+        body = wsgi_app(environ, lambda status, headers: answer.extend((status, headers)))
+        await send({"type": "http.response.start", "status": int(answer[0][:3]),
+                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer[1]]})
+        await send({"type": "http.response.body", "body": b"".join(body)})
+    return app
+
+
+def static_asgi():
+    """`static_app` as ASGI (granian factory)."""
+    return _asgi(static_app())
+
+
+def query_asgi():
+    """`query_app` as ASGI (granian factory)."""
+    return _asgi(query_app())
+
+
 # -- recording amlkg's cached answers ------------------------------------------------------------------
 def record_answers(port: int, path: str, query_strings: list[str], accept: str = SRJ, tries: int = 40) -> dict:
     """amlkg's cached answer (status, headers, body) to ``GET path?qs`` for each query string, as
@@ -111,9 +147,9 @@ def record_answers(port: int, path: str, query_strings: list[str], accept: str =
 
 
 # -- the server ----------------------------------------------------------------------------------------
-def serve(app: str, port: int, host: str = "127.0.0.1", workers: int | None = None) -> None:
+def serve(app: str, port: int, host: str = "127.0.0.1", workers: int | None = None, interface: str = "wsgi") -> None:
     """`app` ("static" or "query") under granian, as `kg_service serve` configures it (and, like it,
-    `workers` or one per core)."""
+    `workers` or one per core), as a WSGI or an ASGI app."""
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
@@ -122,8 +158,9 @@ def serve(app: str, port: int, host: str = "127.0.0.1", workers: int | None = No
     sys.path.insert(0, str(HERE.parent))
     from kg_service import server as kg_server
     threads = inspect.signature(kg_server.serve).parameters["threads"].default
-    Granian("floor_app:%s_app" % app, factory=True, working_dir=HERE, interface=Interfaces.WSGI,
-            address=host, port=port, workers=workers or kg_server.default_workers(), blocking_threads=threads,
+    Granian("floor_app:%s_%s" % (app, "asgi" if interface == "asgi" else "app"), factory=True, working_dir=HERE,
+            interface=Interfaces.ASGI if interface == "asgi" else Interfaces.WSGI, loop=kg_server.event_loop(),
+            address=host, port=port, workers=workers or kg_server.default_workers(), blocking_threads=threads if interface == "wsgi" else 1,
             http1_settings=HTTP1Settings(max_buffer_size=kg_server.max_request_line()),
             log_level=LogLevels.warning, log_access=False,
             workers_kill_timeout=kg_server.GRACEFUL_TIMEOUT).serve()
@@ -138,6 +175,7 @@ def main(argv=None) -> int:
     p.add_argument("--answers", help="static: the recorded answers (JSON, from record_answers)")
     p.add_argument("--store", help="query: a read-only store version directory")
     p.add_argument("--union", action="store_true", help="query: the union of the named graphs as default graph")
+    p.add_argument("--interface", choices=("wsgi", "asgi"), default="wsgi")
     args = p.parse_args(argv)
     if args.app == "static":
         if not args.answers:
@@ -148,7 +186,7 @@ def main(argv=None) -> int:
             p.error("query needs --store")
         os.environ[_ENV_STORE] = str(Path(args.store).resolve())
         os.environ[_ENV_UNION] = "1" if args.union else "0"
-    serve(args.app, args.port, args.host, args.workers)
+    serve(args.app, args.port, args.host, args.workers, args.interface)
     return 0
 
 

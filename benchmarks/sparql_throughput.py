@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/sparql_throughput.py [--seconds 3] [--rounds 1] [--clients 1,8]
         [--datasets amlkg,synthetic-2k] [--servers amlkg,amlkg-disk,amlkg-gunicorn,oxigraph,rdflib-endpoint]
-        (opt-in servers: wsgi-floor-static,wsgi-floor-query)
+        (opt-in servers: wsgi-floor-static,wsgi-floor-query,asgi-floor-static,asgi-floor-query)
         [--store PATH] [--json FILE]
 
 Same data, same queries, same load generator (`wrk` when installed, else a Python client of the
@@ -24,7 +24,9 @@ same shape), in one run, every server on a free loopback port:
   opt-in, the floors of Python under granian (`floor_app.py`, same granian settings as `serve`):
   ``wsgi-floor-static`` answers amlkg's cached answer (same bytes and headers, recorded from amlkg
   before timing) as a fixed body, so it runs in the repeated mode only; ``wsgi-floor-query``
-  evaluates each query with pyoxigraph on the same store and serialises SPARQL JSON, nothing else.
+  evaluates each query with pyoxigraph on the same store and serialises SPARQL JSON, nothing else;
+  ``asgi-floor-static`` and ``asgi-floor-query`` are the same as bare ASGI apps (the interface amlkg's
+  front uses, on the same event loop), answering on the loop itself.
 
 Each (query, clients, mode) runs every server back to back, so they share the machine's state;
 ``--rounds N`` repeats the whole sweep and reports medians. Before timing, every server's answer
@@ -59,12 +61,12 @@ QUERIES = {
 SYNTHETIC_GRAPH = "https://w3id.org/amlkg/graph/bench-synthetic-2k"
 ALL_SERVERS = ("amlkg", "amlkg-disk", "amlkg-gunicorn", "oxigraph", "rdflib-endpoint")
 #: opt-in: bare WSGI apps under granian (benchmarks/floor_app.py), what Python itself costs
-FLOOR_SERVERS = ("wsgi-floor-static", "wsgi-floor-query")
+FLOOR_SERVERS = ("wsgi-floor-static", "wsgi-floor-query", "asgi-floor-static", "asgi-floor-query")
 KNOWN_SERVERS = ALL_SERVERS + FLOOR_SERVERS
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
 MODES = ("uncached", "repeated")
 #: (server, mode) not run: a fixed body does not answer a new query
-SKIPPED = {("wsgi-floor-static", "uncached")}
+SKIPPED = {("wsgi-floor-static", "uncached"), ("asgi-floor-static", "uncached")}
 
 
 def synthetic_2k() -> bytes:
@@ -118,11 +120,12 @@ def _launch(name: str, port: int, location: str, version_dir: str, nq: Path, wor
         return {"cmd": h.amlkg_command(location, port, workers), "ready_path": "/health", "env": env,
                 "path": "/sparql?query="}
     same_workers = ["--workers", str(workers)] if workers else []  # the floors run as amlkg does
-    if name == "wsgi-floor-static":
+    same_workers += ["--interface", name.split("-")[0]] if name.endswith(("-floor-static", "-floor-query")) else []
+    if name.endswith("-floor-static"):
         cmd = [h.PYTHON, str(FLOOR_APP), "static", "--answers", str(answers), "--port", str(port)] + same_workers
         return {"cmd": cmd, "ready_path": "/health", "path": "/sparql?query="}
     union = not _has_default_graph(version_dir)  # then query the union of the graphs, as amlkg does
-    if name == "wsgi-floor-query":
+    if name.endswith("-floor-query"):
         cmd = [h.PYTHON, str(FLOOR_APP), "query", "--store", version_dir, "--port", str(port)] + same_workers
         cmd += ["--union"] if union else []
         return {"cmd": cmd, "ready_path": "/sparql?query=ASK%7B%7D", "path": "/sparql?query=", **srj}
@@ -164,7 +167,7 @@ def start_servers(names, location: str, nq: Path, workdir: Path, workers: int | 
             if name not in KNOWN_SERVERS:
                 raise SystemExit("unknown server %r (known: %s)" % (name, ", ".join(KNOWN_SERVERS)))
             answers = None
-            if name == "wsgi-floor-static":
+            if name.endswith("-floor-static"):
                 answers = record_cached_answers(servers, location, list(encoded), workdir / "floor-answers.json")
             port = h.free_port()
             spec = _launch(name, port, location, version_dir, nq, workdir, workers, answers)
@@ -235,7 +238,7 @@ def summarise(results: list[dict]) -> list[dict]:
     out = []
     for (dataset, query, clients, mode, server), m in sorted(med.items()):
         row = {"dataset": dataset, "query": query, "clients": clients, "mode": mode, "server": server, **m}
-        if server.startswith(("amlkg", "wsgi-floor")):
+        if server.startswith(("amlkg", "wsgi-floor", "asgi-floor")):
             for other in ("oxigraph", "rdflib-endpoint"):
                 o = med.get((dataset, query, clients, mode, other))
                 if o and o["rps"]:
@@ -260,7 +263,7 @@ def mode_label(mode: str, server: str) -> str:
     """What a repeated query meant for `server`: amlkg's cache, a fixed body, or evaluating again."""
     if mode == "repeated" and server.startswith("amlkg"):
         return "cached"
-    return "fixed body" if server == "wsgi-floor-static" else mode
+    return "fixed body" if server.endswith("-floor-static") else mode
 
 
 def _f(v) -> str:

@@ -130,3 +130,6 @@ def test_granian_accepts_every_option_we_pass():
     assert server.workers == 1 and server.respawn_failed_workers is False
     assert server.workers_kill_timeout == options["workers_kill_timeout"]
     assert server.http1_settings.header_read_timeout == options["http1_settings"].header_read_timeout
+    from granian.constants import Loops
+    assert server.loop == Loops.uvloop, "uvloop is a dependency: the workers should run on it"
+
