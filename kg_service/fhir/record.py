@@ -233,10 +233,7 @@ def read_record(resources: list[dict], patient_id: str | None = None, today: dt.
     if not diseases:
         return reading
     reading.has_aml = True
-    reading.fields["disease"] = "APL" if "APL" in diseases else "AML"
-    reading.read.append("disease: APL" if "APL" in diseases else "disease: AML (no APL code in the record)")
-    if "APL" in diseases and "AML" in diseases:
-        reading.notes.append("the record codes both AML and APL (a kind of AML); read as APL")
+    _read_subtype(diseases, prior_apl_therapy(drugs, procedures), reading)
 
     if len(statuses) == 1:
         reading.statuses = sorted(statuses)
@@ -349,28 +346,49 @@ def _read_mutations(present: set, absent: set, unclear: set, reading: Reading) -
         reading.notes.append("no result for %s in the record: left open" % ", ".join(untested))
 
 
-def _read_prior_therapy(drugs: set, procedures: set, reading: Reading) -> None:
-    apl = reading.fields.get("disease") == "APL"
+def prior_apl_therapy(drugs: set, procedures: set) -> str | None:
+    """The initial APL treatment a record's history shows (the document's APL section names ATRA with
+    arsenic trioxide, and ATRA with chemotherapy), or None.
+
+    >>> prior_apl_therapy({"tretinoin", "arsenic trioxide"}, set()), prior_apl_therapy({"tretinoin"}, {"chemotherapy"})
+    ('ATRA+ATO', 'ATRA+chemo')
+    >>> prior_apl_therapy({"tretinoin"}, set()) is None
+    True
+    """
     if {"tretinoin", "arsenic trioxide"} <= drugs:
-        reading.fields["prior_therapy"] = "ATRA+ATO"
-    elif "tretinoin" in drugs and "chemotherapy" in procedures:
-        reading.fields["prior_therapy"] = "ATRA+chemo"
-    elif apl:
+        return "ATRA+ATO"
+    if "tretinoin" in drugs and "chemotherapy" in procedures:
+        return "ATRA+chemo"
+    return None
+
+
+def _read_subtype(diseases: set, therapy: str | None, reading: Reading) -> None:
+    """AML or APL, decided once: APL when the record codes it, or when it codes AML without the
+    subtype but shows an initial APL treatment (read as APL, and said so, as a question naming that
+    history is: a 422 would leave the clinician with no card at all)."""
+    if "APL" in diseases:
+        reading.fields["disease"] = "APL"
+        reading.read.append("disease: APL")
+        if "AML" in diseases:
+            reading.notes.append("the record codes both AML and APL (a kind of AML); read as APL")
+    elif therapy is not None:
+        reading.fields["disease"] = "APL"
+        reading.read.append("disease: APL (from the treatment history)")
+        reading.notes.append("the record codes AML without the APL subtype but shows %s as an earlier "
+                             "treatment, an initial APL treatment: read as APL" % _THERAPY_WORDS[therapy])
+    else:
+        reading.fields["disease"] = "AML"
+        reading.read.append("disease: AML (no APL code in the record)")
+
+
+def _read_prior_therapy(drugs: set, procedures: set, reading: Reading) -> None:
+    therapy = prior_apl_therapy(drugs, procedures)
+    if therapy is not None:
+        reading.fields["prior_therapy"] = therapy
+        reading.read.append("prior therapy: %s" % therapy)
+    elif reading.fields.get("disease") == "APL":
         shown = sorted(drugs | procedures)
         reading.notes.append("prior APL treatment left open (the record shows %s)" % (", ".join(shown) if shown else "none"))
-        return
-    if "prior_therapy" in reading.fields:
-        reading.read.append("prior therapy: %s" % reading.fields["prior_therapy"])
-        if not apl:
-            # ATRA with arsenic trioxide or with chemo is an initial APL treatment (the document's APL
-            # section): a record coding AML without the APL subtype is read as APL, and says so, as a
-            # question naming that history is (a 422 would leave the clinician with no card at all)
-            reading.fields["disease"] = "APL"
-            reading.read[:] = ["disease: APL (from the treatment history)" if line.startswith("disease: ") else line
-                               for line in reading.read]
-            reading.notes.append("the record codes AML without the APL subtype but shows %s as an earlier "
-                                 "treatment, an initial APL treatment: read as APL" % _THERAPY_WORDS[
-                                     reading.fields["prior_therapy"]])
 
 
 _THERAPY_WORDS = {"ATRA+ATO": "ATRA with arsenic trioxide", "ATRA+chemo": "ATRA with chemotherapy"}
