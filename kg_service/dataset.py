@@ -50,6 +50,15 @@ class ServedStore:
                 self._built(store)
         return store
 
+    def version_at_hand(self) -> str | None:
+        """The served version if `get` would return the store as it is (opened, no refresh due) and
+        that store knows its version without a query; else None, and the caller takes the path that
+        may wait (`get`). Never blocks: the front calls it on its event loop."""
+        store = self._store
+        if store is None or time.monotonic() - self._checked > self.refresh_interval:
+            return None
+        return store.known_version()
+
     def _open(self) -> Store:
         opened = open_store(self.location, read_only=True, timeout=self.timeout)
         opened.gate = self.gate

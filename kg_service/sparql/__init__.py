@@ -26,4 +26,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     served = app.extensions.get("amlkg_store")
     if served is not None:
-        app.wsgi_app = CachedAnswers(app.wsgi_app, served, answers, app)
+        app.wsgi_app = app.extensions["amlkg_cached_answers"] = CachedAnswers(app.wsgi_app, served, answers, app)

@@ -63,8 +63,7 @@ def endpoint():
             raise _too_long(414, lim)
         params = request.args
         query = _one_query(params)
-        # a GET is cached under its raw query string: CachedAnswers finds it again without parsing
-        key = ("get", raw, environ.get("HTTP_ACCEPT"), endpoint_base(environ))
+        key = get_cache_key(environ, raw)
     if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
         raise _update_refused()
     if query is None or not query.strip():
@@ -304,6 +303,12 @@ def _known_graphs(store, version: str) -> frozenset:
     return known
 
 
+def get_cache_key(environ, raw: str) -> tuple:
+    """A GET's answer is cached under its raw query string (with Accept and the endpoint's base):
+    CachedAnswers finds it again without parsing."""
+    return ("get", raw, environ.get("HTTP_ACCEPT"), endpoint_base(environ))
+
+
 class CachedAnswers:
     """WSGI middleware: GET /sparql of the usual shape is answered before Flask's request machinery.
 
@@ -313,38 +318,67 @@ class CachedAnswers:
     `answer` in an app context, skipping routing, the request object and the request hooks (about
     100 µs of ~450; benchmarks/README.md); its errors are the same problem documents. Everything
     else (POST, other parameters, the HTML query page, a store that cannot be opened) goes to the app.
+
+    `answer_at_hand` finds a cached answer without waiting for anything (no refresh due, no query,
+    no network); the front (kg_service.front) then runs the request on its event loop instead of
+    handing it to a thread and back, and this middleware sends the answer it found.
     """
 
     PATHS = ("/sparql", "/sparql/")
     #: the parameters a GET may carry and still be answered without the app
     DIRECT_PARAMS = frozenset(("query", "default-graph-uri", "named-graph-uri", "format", "output"))
+    #: the environ key under which `answer_at_hand` leaves the answer it found
+    AT_HAND = "amlkg.answer_at_hand"
+    #: the largest cached answer sent from the event loop (compressing it there must stay short)
+    AT_HAND_MAX_BYTES = 64 * 1024
 
     def __init__(self, wsgi_app, served, cache, app=None):
         self.wsgi_app, self.served, self.cache, self.app = wsgi_app, served, cache, app
 
-    def __call__(self, environ, start_response):
+    def _cacheable(self, environ) -> str | None:
+        """The raw query string of a GET this middleware may answer from the cache, else None."""
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in self.PATHS \
                 and self.cache.max_entries:
-            raw = environ.get("QUERY_STRING")
-            if raw:
-                try:
-                    version = self.served.get().graph_version()
-                except Exception:  # noqa: BLE001 - the app will answer (and report) the error
-                    version = None
-                if version is not None:
-                    hit = self.cache.get(version, ("get", raw, environ.get("HTTP_ACCEPT"),
-                                                   endpoint_base(environ)))
-                    environ["amlkg.cache_checked"] = True
-                    if hit is not None:
-                        body, ctype, headers, qhash = hit
-                        environ[QUERY_HASH] = qhash
-                        environ[CACHE] = "hit"
-                        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))),
-                                                  *headers, *CORS, ("X-AMLKG-Cache", "hit")])
-                        return [body]
+            return environ.get("QUERY_STRING") or None
+        return None
+
+    def answer_at_hand(self, environ) -> bool:
+        """True when this GET's answer is in the cache and found without waiting; it is kept in
+        `environ` for `__call__`. Never blocks (the version comes from `ServedStore.version_at_hand`)."""
+        raw = self._cacheable(environ)
+        if raw is None:
+            return False
+        version = self.served.version_at_hand()
+        if version is None:
+            return False
+        hit = self.cache.get(version, get_cache_key(environ, raw))
+        if hit is None or len(hit[0]) > self.AT_HAND_MAX_BYTES:
+            return False
+        environ[self.AT_HAND] = hit
+        return True
+
+    def __call__(self, environ, start_response):
+        hit = environ.pop(self.AT_HAND, None)
+        raw = self._cacheable(environ) if hit is None else None
+        if raw:
+            try:
+                version = self.served.get().graph_version()
+            except Exception:  # noqa: BLE001 - the app will answer (and report) the error
+                version = None
+            if version is not None:
+                hit = self.cache.get(version, get_cache_key(environ, raw))
+                environ["amlkg.cache_checked"] = True
+                if hit is None:
                     direct = self._answer_directly(environ, raw)
                     if direct is not None:
                         return direct(environ, start_response)
+        if hit is not None:
+            body, ctype, headers, qhash = hit
+            environ[QUERY_HASH] = qhash
+            environ[CACHE] = "hit"
+            start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))),
+                                      *headers, *CORS, ("X-AMLKG-Cache", "hit")])
+            return [body]
         return self.wsgi_app(environ, start_response)
 
     def _answer_directly(self, environ, raw: str) -> Response | None:
@@ -367,8 +401,7 @@ class CachedAnswers:
             return None
         with self.app.app_context():
             try:
-                resp = answer(query, params, ("get", raw, environ.get("HTTP_ACCEPT"), endpoint_base(environ)),
-                              environ, pages=False)
+                resp = answer(query, params, get_cache_key(environ, raw), environ, pages=False)
             except NeedsTheApp:
                 return None
             except ProblemError as e:

@@ -121,6 +121,11 @@ class Store(ABC):
         rows = self.select(store_query("graph-version"))
         return str(rows[0]["v"]) if rows else ""
 
+    def known_version(self) -> str | None:
+        """The graph version if it is known without a query or a network call, else None (then
+        `graph_version` finds it). For callers that must not wait, such as an event loop."""
+        return None
+
     def close(self) -> None:
         """Release the backend's resources."""
 

@@ -326,6 +326,10 @@ class EmbeddedStore(Store):
             opened.version = str(recorded) if recorded else _recorded_version(opened.store)
         return opened.version
 
+    def known_version(self) -> str | None:
+        """The opened version's graph version once `graph_version` has read it."""
+        return self._opened.version
+
     @property
     def in_memory_copy(self) -> bool:
         """True when the served version is answered from a copy in memory (see `memory_quads_limit`)."""

@@ -636,6 +636,13 @@ class RemoteStore(Store):
         """The last build's version ("" when the server holds none)."""
         return self._dataset_now().version
 
+    def known_version(self) -> str | None:
+        """The version read within the last `version_ttl` seconds, else None (it must be read again)."""
+        known = self._dataset
+        if known is None or time.monotonic() - known.read_at >= self.settings.version_ttl:
+            return None
+        return known.version
+
     def check_dataset(self) -> None:
         """Raise DatasetMissing unless the server holds a build of ours: a recorded version and every
         graph the build's meta graph lists (`serve` refuses to start otherwise)."""
