@@ -4,7 +4,7 @@ options finder.
 All are created once per worker in `init_app`; the queries are loaded at start-up so a broken
 `.rq` header stops the service with the file's name instead of failing a user's request. The areas
 add what they derive from the graph to the snapshot (`add_snapshot_step`), so one build per graph
-version reads it all, before that version serves (`warm`, and `dataset.ServedStore` on a swap).
+version reads it all, before that version serves (`warm`, and `served_store.ServedStore` on a swap).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import logging
 from flask import Flask, current_app
 
 from . import negation
-from .dataset import get_store, served_store
+from .served_store import get_store, served_store
 from .store import StoreError
 from .named_queries import NamedQuery, load_all
 from .options import OptionsFinder, parse_profile, read_snapshot
@@ -29,8 +29,7 @@ def init_app(app: Flask) -> None:
     snapshots.add("parts", finder.prefill)
     app.extensions[_EXT] = {"queries": queries, "finder": finder, "snapshots": snapshots}
     served = served_store(app)
-    served.on_new_version = snapshots.get  # a swap builds the new version's snapshot before it answers
-    served.has_snapshot = snapshots.has
+    served.on_new_version = snapshots.follow  # a swap builds the new version's snapshot before it answers
     # the negation reader (spaCy, about a second of CPU) is ready before the app serves: `serve` builds
     # it once in the supervisor, whose forked workers find it built; elsewhere it is built here (built
     # on a background thread, it held the GIL while a new worker's first requests queued for a slot)

@@ -5,7 +5,7 @@ index, the pages' facts and the OpenAPI document change only with the graph. Kep
 itself on a fresh worker's first requests and again after every swap, so those requests queued
 behind each other's reads (issue 12). Here they are built together, once per version under one
 lock: before a worker serves (`kg_service.services.warm`), and on a swap before answers move to the
-new version (`kg_service.dataset.ServedStore`); a caller that finds its version unbuilt builds it
+new version (`kg_service.served_store.ServedStore`); a caller that finds its version unbuilt builds it
 while any other waits for that one build.
 """
 from __future__ import annotations
@@ -77,9 +77,11 @@ class Snapshots:
         """Fill field `name` with `step(store, snapshot so far)` in every build (in the order added)."""
         self._steps.append((name, step))
 
-    def has(self, version: str) -> bool:
-        """Whether the snapshot of `version` is built."""
-        return version in self._kept
+    def follow(self, store: Store, previous: str) -> None:
+        """After a swap from version `previous`: build the store's new version now if `previous` had a
+        snapshot (answers use them); if it had none, nothing is built ahead."""
+        if previous in self._kept:
+            self.get(store)
 
     def get(self, store: Store) -> Snapshot:
         """The snapshot of the store's current version, built now if it is new (one build; concurrent

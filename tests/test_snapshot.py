@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyoxigraph as ox
 
 from kg_service import create_app
-from kg_service.dataset import served_store
+from kg_service.served_store import served_store
 from kg_service.services import get_snapshot
 from kg_service.snapshot import Snapshot, Snapshots
 from kg_service.store.embedded import EmbeddedStore

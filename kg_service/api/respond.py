@@ -16,8 +16,8 @@ from flask import Response, request
 from rdflib import Literal
 
 from ..cache import get_cache
-from ..dataset import get_store
 from ..errors import ProblemError
+from ..served_store import get_store
 
 JSON = "application/json"
 CSV = "text/csv"

@@ -5,7 +5,7 @@ import orjson
 from flask import request
 from rdflib import URIRef
 
-from ..dataset import get_store
+from ..served_store import get_store
 from ..errors import ProblemError
 from ..named_queries import Param, ParameterError, bindings_for, to_term
 from ..negotiation import NotAcceptable, negotiate

@@ -6,7 +6,7 @@ from flask import Response, request
 
 from ..disclaimer import DISCLAIMER
 from ..api.respond import cached_answer, dumps
-from ..dataset import get_store
+from ..served_store import get_store
 from ..errors import ProblemError
 from ..services import get_finder
 from ..ui.views import entity_id

@@ -19,7 +19,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from .. import negotiation as n
 from ..cache import get_cache
-from ..dataset import get_store
+from ..served_store import get_store
 from ..errors import ProblemError, problem, store_problem
 from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import negotiation, pathway
 from ..disclaimer import DISCLAIMER
-from ..dataset import get_store
+from ..served_store import get_store
 from ..errors import ProblemError, problem, store_problem
 from ..jsonld import graph_to_jsonld
 from ..named_queries import ParameterError, bindings_for
