@@ -1,21 +1,25 @@
-"""The routes under /api: options, ask, named queries, entities, search (see CONTRACT.md)."""
+"""The api blueprint and its routes under /api: options, ask, named queries, entities, search
+(see CONTRACT.md), and the documentation page `/api/docs` (rendered by `openapi`)."""
 from __future__ import annotations
 
 import orjson
-from flask import request
+from flask import Blueprint, Flask, request
 from rdflib import URIRef
 
-from ..served_store import get_store
+from .. import cache, services
 from ..errors import ProblemError
 from ..named_queries import Param, ParameterError, bindings_for, to_term
 from ..negotiation import NotAcceptable, negotiate
 from ..options import PROFILE_FIELDS, ProfileError, merge_answers, parse_profile, profile_key
 from ..question import parse_question
+from ..served_store import get_store
 from ..services import get_finder, get_queries, get_snapshot
 from ..store import QuerySyntaxError
-from . import bp
-from .graphdata import entity_document
-from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
+from . import openapi
+from .graphdata import entity_document, search_index
+from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args, validated
+
+bp = Blueprint("api", __name__, url_prefix="/api")
 
 LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 MAX_BODY = 64 * 1024
@@ -23,6 +27,17 @@ MAX_QUESTION = 500
 SEARCH_LIMIT = (1, 100, 20)
 STATUS_HINT = ("Say whether the leukemia came back after a remission (relapsed) or did not go away with "
                "treatment (refractory), e.g. 'options for IDH1+ relapse' or 'refractory AML with FLT3'.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the api blueprint, /openapi.json, the shared result cache, and what the api derives
+    from each graph version (the search index, the OpenAPI document: steps of its snapshot)."""
+    cache.init_app(app)
+    queries = services.queries_of(app)
+    services.add_snapshot_step(app, "search", lambda store, snap: search_index(store, queries, snap.lexicon))
+    services.add_snapshot_step(app, "openapi", lambda _store, snap: openapi.spec_document(queries, snap.vocabulary))
+    app.register_blueprint(bp)
+    app.register_blueprint(openapi.spec_bp)
 
 
 def invalid_profile(e: ProfileError, status: int = 400) -> ProblemError:
@@ -335,3 +350,11 @@ def search():
         return dumps({"query": q, "limit": limit, "count": len(results), "results": results})
 
     return cached_answer(("search", q, limit), build)
+
+
+# -- documentation ------------------------------------------------------------------------------
+@bp.get("/docs")
+def docs():
+    """The API documentation as one plain HTML page, rendered from /openapi.json."""
+    body, etag = get_snapshot().openapi
+    return validated(etag, lambda: openapi.render_docs(orjson.loads(body)), mimetype="text/html")
