@@ -16,7 +16,7 @@ from . import negation
 from .served_store import get_store, served_store
 from .store import StoreError
 from .named_queries import NamedQuery, load_all
-from .options import OptionsFinder, parse_profile, read_snapshot
+from .options import OptionsFinder, read_snapshot
 from .snapshot import Snapshot, Snapshots, Step
 
 _EXT = "amlkg_services"
@@ -36,12 +36,9 @@ def init_app(app: Flask) -> None:
     negation.reader()
 
 
-#: a profile answered once when a worker starts (see `warm`)
-WARM_PROFILE = {"status": "relapsed", "mutations": "IDH1"}
-
-
 def warm(app: Flask) -> None:
-    """Open the store, build its version's snapshot and answer one profile before the worker serves:
+    """Open the store and build its version's snapshot before the worker serves (with the finder's
+    prefill step, every single stated value is read ahead, so its first profiles cost no query):
     a fresh worker (at start, or replacing one after a cut query) would otherwise build it on its
     first request while the others wait. Called by the worker front at ASGI lifespan startup
     (kg_service.front). Nothing here stops a worker from starting: a store that does not answer yet
@@ -49,11 +46,10 @@ def warm(app: Flask) -> None:
     with app.app_context():
         try:
             get_snapshot()
-            get_finder().find(parse_profile(WARM_PROFILE))
         except StoreError:
             pass
         except Exception:   # a worker that cannot start would be restarted in a loop: serve instead
-            logging.getLogger(__name__).exception("warming the options finder failed; serving anyway")
+            logging.getLogger(__name__).exception("warming the worker (its snapshot) failed; serving anyway")
 
 
 def get_queries() -> dict[str, NamedQuery]:
