@@ -14,7 +14,7 @@ from flask import Flask, current_app
 
 from . import negation
 from .served_store import get_store, served_store
-from .store import StoreError
+from .store import Store, StoreError
 from .named_queries import NamedQuery, load_all
 from .options import OptionsFinder, read_snapshot
 from .snapshot import Snapshot, Snapshots, Step
@@ -72,6 +72,7 @@ def add_snapshot_step(app: Flask, name: str, step: Step) -> None:
     app.extensions[_EXT]["snapshots"].add(name, step)
 
 
-def get_snapshot() -> Snapshot:
-    """The served graph version's snapshot (see kg_service.snapshot)."""
-    return current_app.extensions[_EXT]["snapshots"].get(get_store())
+def get_snapshot(store: Store | None = None) -> Snapshot:
+    """The served graph version's snapshot (see kg_service.snapshot); with `store` (the served one,
+    already read by the caller), the snapshot of the version it is at."""
+    return current_app.extensions[_EXT]["snapshots"].get(get_store() if store is None else store)

@@ -1,7 +1,8 @@
 """One snapshot per graph version: everything the answers derive from the graph, built by one owner.
 
 Why: the finder's vocabulary and recommendation details, the question parser's lexicon, the search
-index, the pages' facts and the OpenAPI document change only with the graph. Kept apart, each filled
+index, the pages' facts (with their rendered pathway pictures), the OpenAPI document and the named
+graphs /sparql checks a dataset against change only with the graph. Kept apart, each filled
 itself on a fresh worker's first requests and again after every swap, so those requests queued
 behind each other's reads (issue 12). Here they are built together, once per version under one
 lock: before a worker serves (`kg_service.services.warm`), and on a swap before answers move to the
@@ -36,6 +37,7 @@ class Snapshot:
     search: SearchIndex | None = None      # /api/search
     pages: Facts | None = None             # the pages' form choices, pathway and quotes
     openapi: tuple[bytes, str] | None = None  # /openapi.json: its bytes and ETag
+    graphs: frozenset[str] | None = None   # the store's named graphs (/sparql: which dataset graphs it holds)
     #: options.rq rows per part and assembled options per situation (see OptionsFinder): filled as
     #: profiles come (and ahead, by the finder's prefill step), shared by every request on this version
     parts: dict = field(default_factory=dict, repr=False, compare=False)

@@ -2,6 +2,8 @@
 (see CONTRACT.md), and the documentation page `/api/docs` (rendered by `openapi`)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import orjson
 from flask import Blueprint, Flask, request
 from rdflib import URIRef
@@ -254,24 +256,24 @@ def _run(store, query, bindings) -> tuple[list[str], list[dict]]:
     return columns, [{c: plain_value(r.get(c)) for c in columns} for r in result]
 
 
-_projections: dict = {}
-
-
 def projection(query) -> list[str]:
     """The variables a SELECT projects, in order (so CSV headers and empty answers keep their columns)."""
-    cols = _projections.get(query.text)
-    if cols is None:
-        cols = _parse_projection(query.text)
-        _projections[query.text] = cols
-    return list(cols)
+    return list(_parse_projection(query.text))
 
 
-def _parse_projection(text: str) -> list[str]:
+@lru_cache(maxsize=256)
+def _parse_projection(text: str) -> tuple[str, ...]:
+    """The projection of a query text: a pure function of the text (the named queries, loaded at start),
+    whatever the graph version.
+
+    >>> _parse_projection("SELECT ?a (COUNT(?b) AS ?n) ?a WHERE { ?a ?p ?b }")
+    ('a', 'n')
+    """
     import re
     body = re.sub(r"(?m)#.*$", "", text)
     m = re.search(r"\bSELECT\b(.*?)(?:\bWHERE\b|\{|\bFROM\b)", body, re.IGNORECASE | re.DOTALL)
     if not m:
-        return []
+        return ()
     clause, cols, depth = m.group(1), [], 0
     for tok in re.finditer(r"\(|\)|\bAS\s+\?(\w+)|\?(\w+)", clause, re.IGNORECASE):
         if tok.group(0) == "(":
@@ -282,7 +284,7 @@ def _parse_projection(text: str) -> list[str]:
             cols.append(tok.group(1))
         elif depth == 0 and tok.group(2):
             cols.append(tok.group(2))
-    return [c for i, c in enumerate(cols) if c not in cols[:i]]
+    return tuple(c for i, c in enumerate(cols) if c not in cols[:i])
 
 
 # -- entities and search ------------------------------------------------------------------------
