@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Flask, current_app
 
+from . import config
 from .store import Store, StoreError, open_store
 
 _EXT = "amlkg_store"
@@ -24,8 +25,11 @@ class ServedStore:
     does after a build. (Building aside while the old version answered saved those first requests
     ~0.4 s, but served writes late.)"""
 
-    def __init__(self, location: str, timeout: float, refresh_interval: float):
+    def __init__(self, location: str, timeout: float, refresh_interval: float,
+                 environ: Mapping[str, str] | None = None):
         self.location, self.timeout, self.refresh_interval = location, timeout, refresh_interval
+        #: the store's own settings (KG_STORE_*), from the app's config (`config.store_environ`)
+        self.environ = environ
         self._store: Store | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -53,7 +57,7 @@ class ServedStore:
         return store
 
     def _open(self) -> Store:
-        opened = open_store(self.location, read_only=True, timeout=self.timeout)
+        opened = open_store(self.location, read_only=True, timeout=self.timeout, environ=self.environ)
         opened.gate = self.gate
         return opened
 
@@ -81,7 +85,7 @@ def recycle_worker() -> None:
 
 def init_app(app: Flask) -> None:
     served = ServedStore(str(app.config["KG_STORE"]), float(app.config["KG_QUERY_TIMEOUT"]),
-                         float(app.config["KG_REFRESH_INTERVAL"]))
+                         float(app.config["KG_REFRESH_INTERVAL"]), config.store_environ(app.config))
     app.extensions[_EXT] = served
 
     @app.teardown_request
