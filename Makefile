@@ -27,17 +27,18 @@ lock: $(STAMP)
 	rm -f $(STAMP)
 	$(MAKE) install
 
-## system packages the browser, OWL API and npm-tool tests need (chromium; a JDK for owlcheck, which installs the OWL API itself; node and npm); installed only when running as root
+## system packages the browser, OWL API, Virtuoso and npm-tool tests need (chromium; a JDK for owlcheck, which installs the OWL API itself; Virtuoso 7's virtuoso-t and isql-vt, which tests/store/test_virtuoso.py starts through ../shared/tools/virtuoso/virtuoso.sh; node and npm); installed only when running as root (the tests install nothing: they skip, naming the package)
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  missing=""; \
 	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
 	  command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
+	  { command -v virtuoso-t && command -v isql-vt; } >/dev/null 2>&1 || missing="$$missing virtuoso-opensource-7"; \
 	  command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	  if [ -n "$$missing" ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  fi; \
-	else echo "not root: skipping system packages (chromium, openjdk-17-jdk-headless, nodejs npm); tests needing them will skip"; fi
+	else echo "not root: skipping system packages (chromium, openjdk-17-jdk-headless, virtuoso-opensource-7, nodejs npm); tests needing them will skip"; fi
 
 ## the npm tools some tests use (Redocly's OpenAPI linter, axe-core), project-locally, exactly as package-lock.json pins them
 NODE_STAMP := node_modules/.installed

@@ -19,10 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config layers, the served store, the sparql/api/ui blueprints, problem errors."""
     from flask import Flask
     app = Flask(__name__, instance_relative_config=True)
-    from . import config, dataset, errors, services
+    from . import config, errors, served_store, services
     config.load(app, test_config)
     errors.init_app(app)
-    dataset.init_app(app)
+    served_store.init_app(app)
     services.init_app(app)
     from .question import lexicon_for
     queries = services.queries_of(app)

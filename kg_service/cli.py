@@ -5,7 +5,9 @@ import argparse
 import os
 import sys
 
-DEFAULT_STORE = os.environ.get("KG_STORE", "var/store")
+#: `--store` left out: the app's KG_STORE, read in `main` through kg_service.config (defaults, config
+#: file, environment) when the command runs, not when this module is imported
+DEFAULT_STORE = None
 
 
 def _build(args) -> int:
@@ -25,7 +27,7 @@ def _serve(args) -> int:
     from . import config
     settings = config.read({"KG_STORE": args.store})
     if args.store.startswith(("http://", "https://")):
-        code = _probe_remote(args.store)
+        code = _probe_remote(args.store, config.store_environ(settings))
         if code:
             return code
     else:
@@ -109,10 +111,11 @@ def _check_store(args) -> int:
     return 0
 
 
-def _probe_remote(url: str) -> int:
+def _probe_remote(url: str, environ: dict[str, str]) -> int:
     """0 when the remote store holds our build, or is down at start, which is not fatal (the service
     answers 503 until it is back: said on one line); 2 after one line when it answers without our
-    graphs (serving it would answer every question with nothing)."""
+    graphs (serving it would answer every question with nothing). `environ`: the store's settings as
+    the workers will have them (`config.store_environ`)."""
     import logging
 
     from .store import DatasetMissing, StoreError, open_store
@@ -121,7 +124,7 @@ def _probe_remote(url: str) -> int:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        with open_store(url, read_only=True, timeout=5.0) as store:
+        with open_store(url, read_only=True, timeout=5.0, environ=environ) as store:
             store.check_dataset()
     except DatasetMissing as e:
         print("error: %s" % one_line(str(e), 600), file=sys.stderr)
@@ -261,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "store", "") is None:
+        from . import config
+        args.store = str(config.read()["KG_STORE"])
     if args.command == "query" and args.file is None and args.expression is None:
         parser.error("query needs FILE.rq or -e 'SELECT …'")
     return args.func(args)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 DEFAULTS = {
     # where the graph lives: a directory (embedded pyoxigraph) or an http(s) SPARQL endpoint URL.
-    # The store reads its own settings from the environment (it imports no Flask): an embedded store
-    # of up to KG_STORE_MEMORY_QUADS quads (default 100,000; 0 never) is served from a copy in memory
-    # per worker (kg_service/store/embedded.py); a remote one's KG_STORE_* are in store/remote.py
+    # The store parses its own settings, KG_STORE_* (it imports no Flask), with their defaults: an
+    # embedded store of up to KG_STORE_MEMORY_QUADS quads (default 100,000; 0 never) is served from a
+    # copy in memory per worker (kg_service/store/embedded.py); a remote one's are in store/remote.py.
+    # They are layered like the rest (a config file, the environment, a test's mapping): the served
+    # store is opened with the app's (`store_environ`)
     "KG_STORE": "var/store",
     # seconds a query may run before it is cut (SPARQL endpoint and API)
     "KG_QUERY_TIMEOUT": 10.0,
@@ -65,7 +67,11 @@ DEFAULTS = {
 }
 
 #: settings read from the environment as given (never decoded as JSON)
-STRING_SETTINGS = ("KG_STORE", "KG_REQUEST_LOG", "KG_LOG_HASH_KEY", "KG_CURATOR_TOKEN", "KG_CURATOR_NAME")
+STRING_SETTINGS = ("KG_STORE", "KG_REQUEST_LOG", "KG_LOG_HASH_KEY", "KG_CURATOR_TOKEN", "KG_CURATOR_NAME",
+                   "KG_STORE_UPDATE_URL", "KG_STORE_GSP_URL", "KG_STORE_GSP_GRAPH_PARAM", "KG_STORE_USER",
+                   "KG_STORE_PASSWORD", "KG_STORE_AUTH")
+#: the store's own settings start with this (kg_service.store parses them; see `store_environ`)
+STORE_PREFIX = "KG_STORE_"
 #: settings never shown in logs, errors or /health
 SECRET_SETTINGS = ("KG_CURATOR_TOKEN", "KG_LOG_HASH_KEY", "KG_STORE_PASSWORD")
 
@@ -75,13 +81,13 @@ def load(app, test_config: dict | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("KG", loads=_loads)
-    # from_prefixed_env strips the prefix; keep our names with it as well
-    for key in list(DEFAULTS):
+    # from_prefixed_env strips the prefix; keep our names with it as well (the store's own too)
+    import os
+    for key in [*DEFAULTS, *(name for name in os.environ if name.startswith(STORE_PREFIX))]:
         short = key[len("KG_"):]
         if short in app.config:
             app.config[key] = app.config.pop(short)
     # text settings stay text even when they happen to parse as JSON (a token "12345", a path "1")
-    import os
     for key in STRING_SETTINGS:
         if key in os.environ:
             app.config[key] = os.environ[key]
@@ -99,6 +105,17 @@ def flag(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def store_environ(settings) -> dict[str, str]:
+    """The store's own settings (KG_STORE_*, KG_STORE itself aside) among an app's `settings`, as the
+    text the store parses: what the served store is opened with, so they are layered like the rest.
+
+    >>> store_environ({"KG_STORE": "var/store", "KG_STORE_RETRIES": 0, "KG_STORE_USER": "u", "KG_QUERY_TIMEOUT": 5})
+    {'KG_STORE_RETRIES': '0', 'KG_STORE_USER': 'u'}
+    """
+    return {key: str(value) for key, value in settings.items()
+            if key.startswith(STORE_PREFIX) and value is not None}
 
 
 def _loads(value: str):

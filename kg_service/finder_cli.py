@@ -10,7 +10,7 @@ import orjson
 from .options import CHOICES
 
 
-def add_commands(sub, default_store: str) -> None:
+def add_commands(sub, default_store: str | None) -> None:
     """Add the API's subcommands to the main parser's subparsers."""
     o = sub.add_parser("options", help="the options finder for one profile (prints JSON)",
                        description="The options finder for one patient profile; the same fields as /api/options. "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .dataset import get_store
+from .served_store import get_store
 
 bp = Blueprint("health", __name__)
 

@@ -111,7 +111,7 @@ class QueryGate:
     def abandon(self, future) -> None:
         """The caller stopped waiting for `future` (cut at its deadline): free its slot now. Its
         evaluation cannot be interrupted and runs on, at lowered priority, until the worker that
-        holds it is replaced (see kg_service.dataset.recycle_worker); counting it would leave the
+        holds it is replaced (see kg_service.served_store.recycle_worker); counting it would leave the
         worker's remaining requests queueing behind a query nobody waits for."""
         give_back = getattr(future, "amlkg_give_back", None)
         if give_back is not None:

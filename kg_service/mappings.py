@@ -15,6 +15,7 @@ from pathlib import Path
 import rdflib
 from rdflib import URIRef
 
+from .vocab import BASE
 from .xrefs import XREFS_TSV, rows_by_iri
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -23,7 +24,6 @@ PREDICATES = {word: URIRef(SKOS + word + "Match") for word in ("exact", "close",
 IRI_PATTERNS = Path(XREFS_TSV).with_name("iri-patterns.tsv")
 #: the table's confidence words as SSSOM confidence scores (a stated scale, not a measurement)
 CONFIDENCE = {"high": 0.95, "medium": 0.8, "low": 0.5}
-AMLKG = "https://w3id.org/amlkg/"
 SSSOM_COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label",
                  "mapping_justification", "confidence", "comment")
 
@@ -31,7 +31,7 @@ SSSOM_COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "ob
 @lru_cache(maxsize=1)
 def curie_map() -> dict[str, str]:
     """prefix -> IRI base for every scheme of iri-patterns.tsv that has one prefix and an IRI pattern."""
-    out = {"amlkg": AMLKG, "skos": SKOS, "semapv": "https://w3id.org/semapv/vocab/"}
+    out = {"amlkg": BASE, "skos": SKOS, "semapv": "https://w3id.org/semapv/vocab/"}
     with IRI_PATTERNS.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             prefix, pattern = row["curie_prefix"].strip(), row["iri_pattern (replace {id})"].strip()

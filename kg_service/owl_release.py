@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from .store import GRAPH_BASE, META_GRAPH, rdf as ox
 from .store.base import VERSION_PREDICATE
-from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
 
-EDIT_IRI = "https://w3id.org/amlkg/ontology"
+EDIT_IRI = ONTOLOGY_IRI
 RELEASE_BASE = EDIT_IRI + "/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 OWL = "http://www.w3.org/2002/07/owl#"

@@ -168,7 +168,9 @@ class JsonLogHandler(logging.Handler):
     def __init__(self, where: str | None = None, sink=None):
         super().__init__()
         if sink is None:
-            where = where if where is not None else os.environ.get("KG_REQUEST_LOG", "stderr")
+            if where is None:  # outside an app (the server's supervisor): the setting as an app reads it
+                from . import config
+                where = str(config.read()["KG_REQUEST_LOG"])
             sink = open_sink(where) or open_sink("stderr")
         self.sink = sink
 

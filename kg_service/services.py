@@ -4,7 +4,7 @@ options finder.
 All are created once per worker in `init_app`; the queries are loaded at start-up so a broken
 `.rq` header stops the service with the file's name instead of failing a user's request. The areas
 add what they derive from the graph to the snapshot (`add_snapshot_step`), so one build per graph
-version reads it all, before that version serves (`warm`, and `dataset.ServedStore` on a swap).
+version reads it all, before that version serves (`warm`, and `served_store.ServedStore` on a swap).
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import logging
 from flask import Flask, current_app
 
 from . import negation
-from .dataset import get_store, served_store
-from .store import StoreError
+from .served_store import get_store, served_store
+from .store import Store, StoreError
 from .named_queries import NamedQuery, load_all
-from .options import OptionsFinder, parse_profile, read_snapshot
+from .options import OptionsFinder, read_snapshot
 from .snapshot import Snapshot, Snapshots, Step
 
 _EXT = "amlkg_services"
@@ -29,20 +29,16 @@ def init_app(app: Flask) -> None:
     snapshots.add("parts", finder.prefill)
     app.extensions[_EXT] = {"queries": queries, "finder": finder, "snapshots": snapshots}
     served = served_store(app)
-    served.on_new_version = snapshots.get  # a swap builds the new version's snapshot before it answers
-    served.has_snapshot = snapshots.has
+    served.on_new_version = snapshots.follow  # a swap builds the new version's snapshot before it answers
     # the negation reader (spaCy, about a second of CPU) is ready before the app serves: `serve` builds
     # it once in the supervisor, whose forked workers find it built; elsewhere it is built here (built
     # on a background thread, it held the GIL while a new worker's first requests queued for a slot)
     negation.reader()
 
 
-#: a profile answered once when a worker starts (see `warm`)
-WARM_PROFILE = {"status": "relapsed", "mutations": "IDH1"}
-
-
 def warm(app: Flask) -> None:
-    """Open the store, build its version's snapshot and answer one profile before the worker serves:
+    """Open the store and build its version's snapshot before the worker serves (with the finder's
+    prefill step, every single stated value is read ahead, so its first profiles cost no query):
     a fresh worker (at start, or replacing one after a cut query) would otherwise build it on its
     first request while the others wait. Called by the worker front at ASGI lifespan startup
     (kg_service.front). Nothing here stops a worker from starting: a store that does not answer yet
@@ -50,11 +46,10 @@ def warm(app: Flask) -> None:
     with app.app_context():
         try:
             get_snapshot()
-            get_finder().find(parse_profile(WARM_PROFILE))
         except StoreError:
             pass
         except Exception:   # a worker that cannot start would be restarted in a loop: serve instead
-            logging.getLogger(__name__).exception("warming the options finder failed; serving anyway")
+            logging.getLogger(__name__).exception("warming the worker (its snapshot) failed; serving anyway")
 
 
 def get_queries() -> dict[str, NamedQuery]:
@@ -77,6 +72,7 @@ def add_snapshot_step(app: Flask, name: str, step: Step) -> None:
     app.extensions[_EXT]["snapshots"].add(name, step)
 
 
-def get_snapshot() -> Snapshot:
-    """The served graph version's snapshot (see kg_service.snapshot)."""
-    return current_app.extensions[_EXT]["snapshots"].get(get_store())
+def get_snapshot(store: Store | None = None) -> Snapshot:
+    """The served graph version's snapshot (see kg_service.snapshot); with `store` (the served one,
+    already read by the caller), the snapshot of the version it is at."""
+    return current_app.extensions[_EXT]["snapshots"].get(get_store() if store is None else store)

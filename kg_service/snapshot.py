@@ -1,11 +1,12 @@
 """One snapshot per graph version: everything the answers derive from the graph, built by one owner.
 
 Why: the finder's vocabulary and recommendation details, the question parser's lexicon, the search
-index, the pages' facts and the OpenAPI document change only with the graph. Kept apart, each filled
+index, the pages' facts (with their rendered pathway pictures), the OpenAPI document and the named
+graphs /sparql checks a dataset against change only with the graph. Kept apart, each filled
 itself on a fresh worker's first requests and again after every swap, so those requests queued
 behind each other's reads (issue 12). Here they are built together, once per version under one
 lock: before a worker serves (`kg_service.services.warm`), and on a swap before answers move to the
-new version (`kg_service.dataset.ServedStore`); a caller that finds its version unbuilt builds it
+new version (`kg_service.served_store.ServedStore`); a caller that finds its version unbuilt builds it
 while any other waits for that one build.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Snapshot:
     search: SearchIndex | None = None      # /api/search
     pages: Facts | None = None             # the pages' form choices, pathway and quotes
     openapi: tuple[bytes, str] | None = None  # /openapi.json: its bytes and ETag
+    graphs: frozenset[str] | None = None   # the store's named graphs (/sparql: which dataset graphs it holds)
     #: options.rq rows per part and assembled options per situation (see OptionsFinder): filled as
     #: profiles come (and ahead, by the finder's prefill step), shared by every request on this version
     parts: dict = field(default_factory=dict, repr=False, compare=False)
@@ -77,9 +79,11 @@ class Snapshots:
         """Fill field `name` with `step(store, snapshot so far)` in every build (in the order added)."""
         self._steps.append((name, step))
 
-    def has(self, version: str) -> bool:
-        """Whether the snapshot of `version` is built."""
-        return version in self._kept
+    def follow(self, store: Store, previous: str) -> None:
+        """After a swap from version `previous`: build the store's new version now if `previous` had a
+        snapshot (answers use them); if it had none, nothing is built ahead."""
+        if previous in self._kept:
+            self.get(store)
 
     def get(self, store: Store) -> Snapshot:
         """The snapshot of the store's current version, built now if it is new (one build; concurrent

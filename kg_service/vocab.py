@@ -8,6 +8,9 @@ OA = Namespace("http://www.w3.org/ns/oa#")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
+#: the ontology's own IRI (owl:Ontology in ontology/amlkg.owl; the OWL release files are named under it)
+ONTOLOGY_IRI = BASE + "ontology"
+
 GRAPH = Namespace(BASE + "graph/")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 INFERRED_GRAPH = GRAPH["inferred"]

@@ -20,7 +20,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from . import negotiation as n
 from .cache import get_cache
-from .dataset import get_store
+from .served_store import get_store
 from .errors import ProblemError
 from .jsonld import CONTEXT_PATH, DESCRIPTION_PREFIXES, context_document, graph_to_jsonld
 from .release import FORMATS_BY_NAME, RELEASE_FORMATS, read_dataset, write_release_file

@@ -26,10 +26,10 @@ import rdflib
 from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-AMLKG = rdflib.Namespace("https://w3id.org/amlkg/")
-ONTOLOGY_IRI = "https://w3id.org/amlkg/ontology"
+from kg_service.vocab import AMLKG, BASE, ONTOLOGY_IRI
+
 #: patient cases built by classify_profile live here; they never leave this module
-CASE_NS = rdflib.Namespace("https://w3id.org/amlkg/case/")
+CASE_NS = rdflib.Namespace(BASE + "case/")
 # (a plain IRI, not rdflib's XSD namespace object, which warns when pytest's doctest finder probes it)
 XSD_DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
 #: where HermiT's answers are put by owlready2

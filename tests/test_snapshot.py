@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyoxigraph as ox
 
 from kg_service import create_app
-from kg_service.dataset import served_store
+from kg_service.served_store import served_store
 from kg_service.services import get_snapshot
 from kg_service.snapshot import Snapshot, Snapshots
 from kg_service.store.embedded import EmbeddedStore
@@ -88,3 +88,39 @@ def test_a_swap_builds_the_new_snapshot_before_any_answer_uses_it(store_path, tm
     assert answer["graph_version"] == new_version and answer["options"]
     assert client.get("/openapi.json").status_code == 200
     assert snapshots.builds == 2  # the answers used the snapshot built at the swap
+
+
+def test_a_new_version_answers_from_its_own_snapshot_not_the_old_values(store_path, tmp_path):
+    """What the answers derive from the graph (here the named graphs /sparql checks a dataset against,
+    and the rendered pathway picture) is the new version's after a swap, never the old version's."""
+    from pathlib import Path
+    served = tmp_path / "store"
+    shutil.copytree(store_path, served, symlinks=True)
+    app = create_app({"TESTING": True, "KG_STORE": str(served), "KG_REFRESH_INTERVAL": 0})
+    client = app.test_client()
+    added = "https://w3id.org/amlkg/graph/added-by-a-later-build"
+    ask = {"query": f"SELECT * FROM <{added}> WHERE {{ ?s ?p ?o }}"}
+    json_accept = {"Accept": "application/sparql-results+json"}
+    before = client.get("/sparql", query_string=ask, headers=json_accept)
+    assert before.status_code == 200 and "not held by this store" in before.headers["X-AMLKG-Warning"]
+    assert client.get("/pathway.svg").status_code == 200
+    with app.app_context():
+        old = get_snapshot()
+    assert added not in old.graphs and None in old.pages.svgs
+    old.pages.svgs[None] = "<svg>the old version's picture</svg>"  # were it served again, we would see it
+
+    new_version = "d" * 64
+    graphs = _graphs(Path(store_path).parent / "release")
+    graphs[added] = b"<urn:amlkg-test:s> <urn:amlkg-test:p> <urn:amlkg-test:o> .\n"
+    writer = EmbeddedStore(str(served), read_only=False)
+    writer.publish(graphs, new_version)
+    writer.close()
+
+    after = client.get("/sparql", query_string=ask, headers=json_accept)
+    assert after.status_code == 200 and "X-AMLKG-Warning" not in after.headers
+    assert after.get_json()["results"]["bindings"]
+    picture = client.get("/pathway.svg")
+    assert picture.status_code == 200 and b"the old version's picture" not in picture.data
+    with app.app_context():
+        new = get_snapshot()
+    assert new.version == new_version and added in new.graphs and None in new.pages.svgs

@@ -1,6 +1,6 @@
-"""A worker answers one profile before it serves: at ASGI lifespan startup (which granian awaits before
-the worker takes requests) the front calls services.warm, so a fresh worker's first clients do not each
-read the graph's facts while holding a query slot."""
+"""A worker builds its graph version's snapshot before it serves: at ASGI lifespan startup (which granian
+awaits before the worker takes requests) the front calls services.warm, so a fresh worker's first clients
+do not each read the graph's facts while holding a query slot."""
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +8,13 @@ import os
 
 import pytest
 
+from kg_service import services
 from kg_service.front import create_front
 from kg_service.options import parse_profile
-from kg_service.services import WARM_PROFILE, get_finder
+from kg_service.services import get_finder
+
+#: a profile a client might send first
+FIRST_PROFILE = {"status": "relapsed", "mutations": "IDH1"}
 
 
 def start_up(front) -> list[dict]:
@@ -38,14 +42,14 @@ def forbid_queries(finder, monkeypatch):
     monkeypatch.setattr(finder._store_getter(), "select", no_query)
 
 
-def test_the_worker_has_answered_a_profile_when_startup_completes(store_path, monkeypatch):
+def test_the_worker_answers_from_its_snapshot_when_startup_completes(store_path, monkeypatch):
     monkeypatch.setenv("KG_STORE", store_path)
     front = create_front()
     assert start_up(front) == [{"type": "lifespan.startup.complete"}]
     with front.wsgi_app.app_context():
         finder = get_finder()
         forbid_queries(finder, monkeypatch)
-        assert finder.find(parse_profile(WARM_PROFILE))["options"]     # answered at startup, from the snapshot
+        assert finder.find(parse_profile(FIRST_PROFILE))["options"]    # from the snapshot built at startup
         # every single stated value was read ahead into the snapshot: a new profile of them costs no query
         assert finder.find(parse_profile({"status": "refractory", "mutations": "FLT3", "age": 71}))["options"]
         with pytest.raises(AssertionError, match="queried the store"):  # a value set not read ahead queries
@@ -61,10 +65,9 @@ def test_a_worker_starts_when_its_store_does_not_answer_yet(tmp_path, monkeypatc
 def test_a_worker_starts_when_warming_fails_unexpectedly(store_path, monkeypatch, caplog):
     monkeypatch.setenv("KG_STORE", store_path)
     front = create_front()
-    with front.wsgi_app.app_context():
-        monkeypatch.setattr(get_finder(), "find", lambda _profile: 1 / 0)
+    monkeypatch.setattr(services, "read_snapshot", lambda _store, _queries: 1 / 0)  # the snapshot's build
     assert start_up(front) == [{"type": "lifespan.startup.complete"}]
-    assert "warming the options finder failed" in caplog.text
+    assert "warming the worker (its snapshot) failed" in caplog.text
 
 
 def test_the_supervisor_preloads_the_negation_reader_and_stays_single_threaded():

@@ -14,7 +14,6 @@ from flask import Blueprint
 from ..disclaimer import DISCLAIMER
 from ..options import BOOLEAN_FIELDS, CHOICES, GENE_SYMBOL, MUTATION_NAME, MUTATION_WORDS, NUMBER_NOTATION, PROFILE_FIELDS
 from ..services import get_snapshot
-from . import bp
 from .respond import validated
 
 spec_bp = Blueprint("api_spec", __name__)
@@ -352,13 +351,6 @@ def openapi_json():
     resp = validated(etag, lambda: body, mimetype="application/json")
     resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
-
-
-@bp.get("/docs")
-def docs():
-    """The API documentation as one plain HTML page, rendered from /openapi.json."""
-    body, etag = get_snapshot().openapi
-    return validated(etag, lambda: render_docs(orjson.loads(body)), mimetype="text/html")
 
 
 def render_docs(spec: dict) -> str:

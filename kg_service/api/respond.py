@@ -12,12 +12,12 @@ import math
 from typing import Callable, Hashable
 
 import orjson
-from flask import Response, request
+from flask import Blueprint, Response, request
 from rdflib import Literal
 
 from ..cache import get_cache
-from ..dataset import get_store
 from ..errors import ProblemError
+from ..served_store import get_store
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -29,6 +29,21 @@ _INTEGER_TYPES = frozenset(_XSD + t for t in (
     "nonPositiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"))
 _NUMBER_TYPES = frozenset(_XSD + t for t in ("decimal", "double", "float"))
 _BOOLEAN = _XSD + "boolean"
+
+
+def allow_cross_origin(blueprint: Blueprint) -> Blueprint:
+    """Any origin may call a blueprint's routes (EHR apps run in browsers: CDS Hooks asks services
+    to allow CORS), never with credentials; preflights get the methods and headers they ask for."""
+    @blueprint.after_request
+    def _cors(resp):
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = (
+                request.headers.get("Access-Control-Request-Headers") or "Accept, Content-Type")[:500]
+            resp.headers["Access-Control-Max-Age"] = "86400"
+        return resp
+    return blueprint
 
 
 def dumps(obj) -> bytes:

@@ -1,21 +1,27 @@
-"""The routes under /api: options, ask, named queries, entities, search (see CONTRACT.md)."""
+"""The api blueprint and its routes under /api: options, ask, named queries, entities, search
+(see CONTRACT.md), and the documentation page `/api/docs` (rendered by `openapi`)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import orjson
-from flask import request
+from flask import Blueprint, Flask, request
 from rdflib import URIRef
 
-from ..dataset import get_store
+from .. import cache, services
 from ..errors import ProblemError
 from ..named_queries import Param, ParameterError, bindings_for, to_term
 from ..negotiation import NotAcceptable, negotiate
 from ..options import PROFILE_FIELDS, ProfileError, merge_answers, parse_profile, profile_key
 from ..question import parse_question
+from ..served_store import get_store
 from ..services import get_finder, get_queries, get_snapshot
 from ..store import QuerySyntaxError
-from . import bp
-from .graphdata import entity_document
-from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args
+from . import openapi
+from .graphdata import entity_document, search_index
+from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args, validated
+
+bp = Blueprint("api", __name__, url_prefix="/api")
 
 LIST_FIELDS = ("mutations", "absent_mutations", "symptoms")
 MAX_BODY = 64 * 1024
@@ -23,6 +29,17 @@ MAX_QUESTION = 500
 SEARCH_LIMIT = (1, 100, 20)
 STATUS_HINT = ("Say whether the leukemia came back after a remission (relapsed) or did not go away with "
                "treatment (refractory), e.g. 'options for IDH1+ relapse' or 'refractory AML with FLT3'.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the api blueprint, /openapi.json, the shared result cache, and what the api derives
+    from each graph version (the search index, the OpenAPI document: steps of its snapshot)."""
+    cache.init_app(app)
+    queries = services.queries_of(app)
+    services.add_snapshot_step(app, "search", lambda store, snap: search_index(store, queries, snap.lexicon))
+    services.add_snapshot_step(app, "openapi", lambda _store, snap: openapi.spec_document(queries, snap.vocabulary))
+    app.register_blueprint(bp)
+    app.register_blueprint(openapi.spec_bp)
 
 
 def invalid_profile(e: ProfileError, status: int = 400) -> ProblemError:
@@ -239,24 +256,24 @@ def _run(store, query, bindings) -> tuple[list[str], list[dict]]:
     return columns, [{c: plain_value(r.get(c)) for c in columns} for r in result]
 
 
-_projections: dict = {}
-
-
 def projection(query) -> list[str]:
     """The variables a SELECT projects, in order (so CSV headers and empty answers keep their columns)."""
-    cols = _projections.get(query.text)
-    if cols is None:
-        cols = _parse_projection(query.text)
-        _projections[query.text] = cols
-    return list(cols)
+    return list(_parse_projection(query.text))
 
 
-def _parse_projection(text: str) -> list[str]:
+@lru_cache(maxsize=256)
+def _parse_projection(text: str) -> tuple[str, ...]:
+    """The projection of a query text: a pure function of the text (the named queries, loaded at start),
+    whatever the graph version.
+
+    >>> _parse_projection("SELECT ?a (COUNT(?b) AS ?n) ?a WHERE { ?a ?p ?b }")
+    ('a', 'n')
+    """
     import re
     body = re.sub(r"(?m)#.*$", "", text)
     m = re.search(r"\bSELECT\b(.*?)(?:\bWHERE\b|\{|\bFROM\b)", body, re.IGNORECASE | re.DOTALL)
     if not m:
-        return []
+        return ()
     clause, cols, depth = m.group(1), [], 0
     for tok in re.finditer(r"\(|\)|\bAS\s+\?(\w+)|\?(\w+)", clause, re.IGNORECASE):
         if tok.group(0) == "(":
@@ -267,7 +284,7 @@ def _parse_projection(text: str) -> list[str]:
             cols.append(tok.group(1))
         elif depth == 0 and tok.group(2):
             cols.append(tok.group(2))
-    return [c for i, c in enumerate(cols) if c not in cols[:i]]
+    return tuple(c for i, c in enumerate(cols) if c not in cols[:i])
 
 
 # -- entities and search ------------------------------------------------------------------------
@@ -335,3 +352,11 @@ def search():
         return dumps({"query": q, "limit": limit, "count": len(results), "results": results})
 
     return cached_answer(("search", q, limit), build)
+
+
+# -- documentation ------------------------------------------------------------------------------
+@bp.get("/docs")
+def docs():
+    """The API documentation as one plain HTML page, rendered from /openapi.json."""
+    body, etag = get_snapshot().openapi
+    return validated(etag, lambda: openapi.render_docs(orjson.loads(body)), mimetype="text/html")

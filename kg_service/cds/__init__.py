@@ -7,13 +7,6 @@ from the EHR's `fhirServer` (`fetch.py`).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from .views import bp, init_app
 
-from ..api import allow_cross_origin
-
-bp = allow_cross_origin(Blueprint("cds", __name__))
-
-
-def init_app(app: Flask) -> None:
-    from . import views  # noqa: F401  (routes register on import)
-    app.register_blueprint(bp)
+__all__ = ["bp", "init_app"]

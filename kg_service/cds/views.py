@@ -1,15 +1,23 @@
-"""The CDS Hooks routes: discovery and the patient-view service (see the package docstring)."""
+"""The CDS Hooks blueprint (any origin may call it) and its routes: discovery and the patient-view
+service (see the package docstring)."""
 from __future__ import annotations
 
 import orjson
-from flask import Response, request
+from flask import Blueprint, Flask, Response, request
 
+from ..api.respond import allow_cross_origin
 from ..errors import ProblemError
 from ..fhir.answer import answer_record
 from ..fhir.record import RecordError, flatten, validate
-from . import bp
 from .cards import card
 from .fetch import Fetcher, check_server, fill
+
+bp = allow_cross_origin(Blueprint("cds", __name__))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
 
 SERVICE_ID = "amlkg-relapsed-refractory-aml"
 HOOK = "patient-view"

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 import orjson
 from flask import Blueprint, Response, current_app, request
 
-from ..dataset import get_store, recycle_worker
 from ..errors import ProblemError, query_timeout
+from ..served_store import get_store, recycle_worker
 from ..sparql.guard import check_graph_iris, inspect_update, refuse_if_too_complex
 from ..store import QueryTimeout, StoreError
 from ..store import rdf as ox

@@ -4,13 +4,6 @@ reading of patient records into the options finder's profile (`record.py`, `code
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from .views import bp, init_app
 
-from ..api import allow_cross_origin
-
-bp = allow_cross_origin(Blueprint("fhir", __name__, url_prefix="/fhir"))
-
-
-def init_app(app: Flask) -> None:
-    from . import views  # noqa: F401  (routes register on import)
-    app.register_blueprint(bp)
+__all__ = ["bp", "init_app"]

@@ -1,21 +1,27 @@
-"""The /fhir routes: the document as a PlanDefinition (a searchset Bundle, or the one resource)."""
+"""The fhir blueprint (under /fhir; any origin may call it) and its routes: the document as a
+PlanDefinition (a searchset Bundle, or the one resource)."""
 from __future__ import annotations
 
 import orjson
-from flask import Response, request
+from flask import Blueprint, Flask, Response, request
 
 from ..disclaimer import DISCLAIMER
-from ..api.respond import cached_answer, dumps
-from ..dataset import get_store
+from ..api.respond import allow_cross_origin, cached_answer, dumps
+from ..served_store import get_store
 from ..errors import ProblemError
 from ..services import get_finder
 from ..ui.views import entity_id
-from . import bp
 from .answer import answer_record
 from .record import RecordError, flatten, validate
 from .plandefinition import PLAN_ID, plan_definition
 
 FHIR_JSON = "application/fhir+json"
+
+bp = allow_cross_origin(Blueprint("fhir", __name__, url_prefix="/fhir"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 def _plan() -> dict:

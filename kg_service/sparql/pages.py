@@ -9,8 +9,8 @@ from flask import Response, current_app, render_template, request, url_for
 
 from .. import negotiation as n
 from ..cache import get_cache
-from ..dataset import get_store
 from ..errors import ProblemError
+from ..served_store import get_store
 from . import description
 from .endpoint import content_type, endpoint_base, limits
 

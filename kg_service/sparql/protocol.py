@@ -19,7 +19,8 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from .. import negotiation as n
 from ..cache import get_cache
-from ..dataset import get_store
+from ..served_store import get_store
+from ..services import get_snapshot
 from ..errors import ProblemError, problem, store_problem
 from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash
@@ -138,7 +139,7 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
         default_graphs = named_graphs = None
     headers = [("Vary", "Accept")]
     if default_graphs is not None:
-        unknown = [g for g in default_graphs + named_graphs if g not in _known_graphs(store, version)]
+        unknown = [g for g in default_graphs + named_graphs if g not in _known_graphs(store)]
         if unknown:
             headers.append(("X-AMLKG-Warning", header_value(
                 "%d dataset graph(s) not held by this store were taken as empty (never fetched): %s"
@@ -290,17 +291,9 @@ def header_value(text: str, limit: int = MAX_HEADER_BYTES) -> str:
     return text[:limit - len(CUT_MARK)] + CUT_MARK
 
 
-_KNOWN: dict = {}
-
-
-def _known_graphs(store, version: str) -> frozenset:
-    """The store's named graphs, remembered per graph version."""
-    known = _KNOWN.get((id(store), version))
-    if known is None:
-        known = frozenset(store.named_graphs())
-        _KNOWN.clear()
-        _KNOWN[(id(store), version)] = known
-    return known
+def _known_graphs(store) -> frozenset[str]:
+    """The store's named graphs: a field of its version's snapshot (a step added by sparql.init_app)."""
+    return get_snapshot(store).graphs
 
 
 def get_cache_key(environ, raw: str) -> tuple:

@@ -97,14 +97,19 @@ def _engine_call(fn):
 
 
 class EmbeddedStore(Store):
-    """pyoxigraph on disk; read-only for serving, a fresh version directory for building."""
+    """pyoxigraph on disk; read-only for serving, a fresh version directory for building.
+
+    `environ` holds the store's own settings (KG_STORE_MEMORY_QUADS): the served store passes the
+    app's (`kg_service.config.store_environ`); without it, the process environment is read."""
 
     _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlkg-query")
 
-    def __init__(self, location: str, *, read_only: bool = True, timeout: float | None = None):
+    def __init__(self, location: str, *, read_only: bool = True, timeout: float | None = None,
+                 environ: Mapping[str, str] | None = None):
         self.root = Path(location)
         self.read_only = read_only
         self.default_timeout = timeout
+        self.environ = environ
         self.poisoned = False
         self._lock = threading.Lock()
         self._opened = _Opened(None, None, {}, False)
@@ -116,6 +121,7 @@ class EmbeddedStore(Store):
         (an older build's, for release notes). Its default graph is the union of its named graphs."""
         store = cls.__new__(cls)
         store.root, store.read_only, store.default_timeout, store.poisoned = None, False, None, False
+        store.environ = None
         store._lock = threading.Lock()
         store._opened = _Opened(ox.Store(), None, {}, False, version="")
         return store
@@ -135,7 +141,8 @@ class EmbeddedStore(Store):
             raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
                              "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
         facts = _read_facts(target)
-        served = _in_memory_if_small(store, facts) if self.read_only else store  # serving only
+        served = _in_memory_if_small(store, facts, memory_quads_limit(self.environ)) if self.read_only \
+            else store  # serving only
         self._opened = _Opened(served, target, facts, _has_default_graph(store), memory=served is not store)
 
     def refresh(self) -> bool:
@@ -368,11 +375,10 @@ def memory_quads_limit(environ=None) -> int:
         raise StoreError("KG_STORE_MEMORY_QUADS=%r is not a number of quads" % raw) from None
 
 
-def _in_memory_if_small(store: ox.Store, facts: dict) -> ox.Store:
-    """A published version small enough is served from a copy in memory, read-only by use: queries
-    evaluate 1.5-3x faster than through RocksDB's read path (profile in benchmarks/README.md), at
-    about 0.5 KB of memory per quad per worker. Larger versions stay on disk."""
-    limit = memory_quads_limit()
+def _in_memory_if_small(store: ox.Store, facts: dict, limit: int) -> ox.Store:
+    """A published version of at most `limit` quads is served from a copy in memory, read-only by
+    use: queries evaluate 1.5-3x faster than through RocksDB's read path (profile in
+    benchmarks/README.md), at about 0.5 KB of memory per quad per worker. Larger versions stay on disk."""
     if limit <= 0:
         return store
     if facts.get("triples") is not None:  # the named graphs; their union copy in the default graph

@@ -311,8 +311,9 @@ class RemoteStore(Store):
     """Any SPARQL 1.1 server, reached over HTTP; read-only unless building.
 
     Nothing is contacted until the first call, so a store can be opened while its server is down.
-    `settings` default to the environment's (`RemoteSettings.from_environ`); `timeout` is the
-    interface's read timeout for a query, over the settings' one.
+    `settings` default to those of `environ` (`RemoteSettings.from_environ`: the served store passes
+    the app's KG_STORE_*, `kg_service.config.store_environ`; without it, the process environment's);
+    `timeout` is the interface's read timeout for a query, over the settings' one.
 
     >>> s = RemoteStore("http://127.0.0.1:7878/query", settings=RemoteSettings(
     ...                 user="amlkg", password="secret", auth="digest"))
@@ -325,10 +326,10 @@ class RemoteStore(Store):
     poisoned = False  # a cut query is abandoned on the server's side; the worker stays healthy
 
     def __init__(self, url: str, *, read_only: bool = True, timeout: float | None = None,
-                 settings: RemoteSettings | None = None):
+                 settings: RemoteSettings | None = None, environ: Mapping[str, str] | None = None):
         if not url.startswith(("http://", "https://")):
             raise StoreError("not an http(s) URL: %r" % url)
-        self.settings = settings = settings or RemoteSettings.from_environ()
+        self.settings = settings = settings or RemoteSettings.from_environ(environ)
         self.url = url
         self.read_only = read_only
         self.update_url = settings.update_url or derive_update_url(url)

@@ -3,14 +3,6 @@
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from .views import bp, init_app
 
-bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/ui/static")
-
-
-def init_app(app: Flask) -> None:
-    """Register the pages and their per-worker caches."""
-    from . import facts, views  # noqa: F401  (views attaches the routes to bp)
-    facts.init_app(app)
-    app.register_blueprint(bp)
+__all__ = ["bp", "init_app"]

@@ -1,17 +1,17 @@
-"""The routes of the pages: `/` (options finder + question), `/entity/<id>`, `/pathway.svg`."""
+"""The pages' blueprint and its routes: `/` (options finder + question), `/entity/<id>`, `/pathway.svg`."""
 from __future__ import annotations
 
 import hashlib
 import re
 from urllib.parse import urlencode
 
-from flask import Response, render_template, request, url_for
+from flask import Blueprint, Flask, Response, render_template, request, url_for
 from rdflib import URIRef
 from werkzeug.datastructures import MultiDict
 
 from .. import negotiation, pathway
 from ..disclaimer import DISCLAIMER
-from ..dataset import get_store
+from ..served_store import get_store
 from ..errors import ProblemError, problem, store_problem
 from ..jsonld import graph_to_jsonld
 from ..named_queries import ParameterError, bindings_for
@@ -20,7 +20,7 @@ from ..services import get_finder, get_queries, get_snapshot
 from ..store import StoreError, bind_values
 from ..vocab import BASE, PREFIXES
 from ..xrefs import xref_keys
-from . import bp
+from . import facts
 from .facts import get_facts, ui_query
 
 ENTITY_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,200}$")
@@ -34,6 +34,15 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 OWL = "http://www.w3.org/2002/07/owl#"
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/ui/static")
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, and what they derive from each graph version (a step of its snapshot)."""
+    facts.init_app(app)
+    app.register_blueprint(bp)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

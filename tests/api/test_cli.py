@@ -119,3 +119,16 @@ def test_annotate_shows_progress_on_large_files(store_path, tmp_path):
     r = run("annotate", str(src), "-o", str(tmp_path / "o.csv"), store=store_path)
     assert r.returncode == 0, r.stderr
     assert "annotate [" in r.stderr and "12,000/12,000 rows (100%)" in r.stderr
+
+
+def test_without_store_the_command_takes_the_apps_kg_store(store_path):
+    """`--store` left out: KG_STORE as the app reads it (kg_service.config), read when the command runs."""
+    import os
+    env = {**os.environ, "KG_STORE": store_path}
+    r = subprocess.run([sys.executable, "-m", "kg_service", "check-store"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0 and r.stdout.startswith("ok: "), r.stdout + r.stderr
+    env["KG_STORE"] = store_path + "-not-there"
+    r = subprocess.run([sys.executable, "-m", "kg_service", "check-store"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 3 and "-not-there" in r.stderr, r.stdout + r.stderr

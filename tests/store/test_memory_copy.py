@@ -57,3 +57,15 @@ def test_a_curator_write_is_copied_in_on_refresh(root):
     assert reader.refresh()
     assert reader.in_memory_copy and values(reader) == ["curated", "one"]
     assert reader.ask("ASK { GRAPH <%s> { ?s ?p ?o } }" % CURATOR_GRAPH)
+
+
+def test_the_served_store_takes_the_limit_from_the_apps_settings(root, monkeypatch):
+    """KG_STORE_MEMORY_QUADS reaches the served store through the app's settings (kg_service.config),
+    so a config file or a test's mapping sets it as well as the environment does."""
+    from kg_service import create_app
+    from kg_service.served_store import served_store
+    app = create_app({"TESTING": True, "KG_STORE": str(root), "KG_STORE_MEMORY_QUADS": 0})
+    assert not served_store(app).get().in_memory_copy
+    monkeypatch.setenv("KG_STORE_MEMORY_QUADS", "0")
+    assert served_store(create_app({"TESTING": True, "KG_STORE": str(root), "KG_STORE_MEMORY_QUADS": 10})
+                        ).get().in_memory_copy  # the test's mapping over the environment

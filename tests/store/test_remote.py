@@ -410,3 +410,16 @@ def test_settings_given_ignore_the_environment(fake_sparql, monkeypatch):
     monkeypatch.setenv("KG_STORE_AUTH", "basic")
     remote(fake_sparql.url).select("SELECT ?x WHERE {}")
     assert "Authorization" not in fake_sparql.requests[0]["headers"]
+
+
+def test_the_served_store_takes_the_apps_store_settings(monkeypatch):
+    """KG_STORE_* are layered like every setting (kg_service.config): a test's mapping (or a config
+    file) wins over the environment for the served store, and text settings stay text."""
+    from kg_service import create_app
+    from kg_service.served_store import served_store
+    monkeypatch.setenv("KG_STORE_RETRIES", "5")
+    monkeypatch.setenv("KG_STORE_PASSWORD", "true")  # JSON would read it as a boolean
+    app = create_app({"TESTING": True, "KG_STORE": "http://127.0.0.1:9/query", "KG_STORE_RETRIES": 0,
+                      "KG_REFRESH_INTERVAL": 1e9})  # nothing contacted: no refresh on the first get
+    settings = served_store(app).get().settings
+    assert settings.retries == 0 and settings.password == "true"

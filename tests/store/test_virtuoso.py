@@ -27,19 +27,13 @@ SCRIPT_PARTS = ("tools", "virtuoso", "virtuoso.sh")
 RW_USER, RW_PW = "sparql_rw", "sparql_rw_pw"  # virtuoso.sh defaults; the server binds 127.0.0.1 only
 
 
-def _ensure_virtuoso() -> None:
-    if shutil.which("virtuoso-t") and shutil.which("isql-vt"):
-        return
-    if os.geteuid() != 0:
-        pytest.skip("virtuoso-opensource-7 is not installed and we are not root to install it "
-                    "(apt-get install virtuoso-opensource-7)")
-    try:
-        subprocess.run(["apt-get", "install", "-y", "-q", "virtuoso-opensource-7"], check=True,
-                       timeout=240, capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    except (OSError, subprocess.SubprocessError) as e:
-        pytest.skip("could not install virtuoso-opensource-7: %s" % e)
-    if not shutil.which("virtuoso-t"):
-        pytest.skip("virtuoso-opensource-7 installed but virtuoso-t not found")
+def _virtuoso_or_skip() -> None:
+    """Tests install nothing: `make system-deps` (run by `make test` as root) installs Virtuoso."""
+    missing = [program for program in ("virtuoso-t", "isql-vt") if shutil.which(program) is None]
+    if missing:
+        pytest.skip("needs Virtuoso 7 (%s not found): install the Debian package virtuoso-opensource-7 "
+                    "(`apt-get install virtuoso-opensource-7` as root, or `make system-deps` as root)"
+                    % " and ".join(missing))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +42,7 @@ def virtuoso(tmp_path_factory, request):
     script = Path(__file__).resolve().parents[3] / "shared" / Path(*SCRIPT_PARTS)
     if not script.exists():
         pytest.skip("../shared is absent (the Virtuoso helper lives beside the project): %s" % script)
-    _ensure_virtuoso()
+    _virtuoso_or_skip()
     db = tmp_path_factory.mktemp("virtuoso") / "db"
     http_port, sql_port = free_port(), free_port()
     env = {**os.environ, "VIRT_BUFFERS": "20000", "VIRT_START_TIMEOUT": "60"}

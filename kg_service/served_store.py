@@ -4,9 +4,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 
 from flask import Flask, current_app
 
+from . import config
 from .store import Store, StoreError, open_store
 
 _EXT = "amlkg_store"
@@ -17,23 +19,26 @@ class ServedStore:
     the worker (a cut query may still be running on a helper thread).
 
     On a swap the store is refreshed to the new version and `on_new_version` (services: build its
-    snapshot) runs on the request that finds it, before that request is answered; others wait for that
-    one build (kg_service.snapshot). So an answer never comes from a version older than the one the
-    worker has seen: a curator reads a write back at once, as a client does after a build. (Building
-    aside while the old version answered saved those first requests ~0.4 s, but served writes late.)"""
+    snapshot if the version it left had one) runs on the request that finds it, before that request is
+    answered; others wait for that one build (kg_service.snapshot). So an answer never comes from a
+    version older than the one the worker has seen: a curator reads a write back at once, as a client
+    does after a build. (Building aside while the old version answered saved those first requests
+    ~0.4 s, but served writes late.)"""
 
-    def __init__(self, location: str, timeout: float, refresh_interval: float):
+    def __init__(self, location: str, timeout: float, refresh_interval: float,
+                 environ: Mapping[str, str] | None = None):
         self.location, self.timeout, self.refresh_interval = location, timeout, refresh_interval
+        #: the store's own settings (KG_STORE_*), from the app's config (`config.store_environ`)
+        self.environ = environ
         self._store: Store | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         #: the bound on queries running at once (kg_service.limits.QueryGate), set by limits.init_app
         self.gate = None
-        #: called with a store of a new version before answers move to it (services: build its snapshot)
-        self.on_new_version = None
-        #: whether answers use a snapshot of this version (services); if none does, there is nothing
-        #: to build ahead, and a new version is followed at once
-        self.has_snapshot = lambda _version: False
+        #: called with the store refreshed to a new version and the version it left, before answers move
+        #: to it (services: build its snapshot, if the old version had one; else there is nothing to
+        #: build ahead, and the new version is followed at once)
+        self.on_new_version: Callable[[Store, str], None] | None = None
 
     def get(self) -> Store:
         store = self._store
@@ -45,9 +50,10 @@ class ServedStore:
         now = time.monotonic()
         if now - self._checked > self.refresh_interval and hasattr(store, "refresh"):
             self._checked = now
-            ahead = self.on_new_version is not None and self.has_snapshot(store.graph_version())
-            if store.refresh() and ahead:
-                self._built(store)
+            follow = self.on_new_version
+            previous = store.graph_version() if follow is not None else ""
+            if store.refresh() and follow is not None:
+                self._built(store, previous)
         return store
 
     def version_at_hand(self) -> str | None:
@@ -60,15 +66,15 @@ class ServedStore:
         return store.known_version()
 
     def _open(self) -> Store:
-        opened = open_store(self.location, read_only=True, timeout=self.timeout)
+        opened = open_store(self.location, read_only=True, timeout=self.timeout, environ=self.environ)
         opened.gate = self.gate
         return opened
 
-    def _built(self, store: Store) -> None:
+    def _built(self, store: Store, previous: str) -> None:
         """Build what `store`'s version answers from. A failed build is retried by the next answer
         that needs it, which reports it; the request that found the version may not need it."""
         try:
-            self.on_new_version(store)
+            self.on_new_version(store, previous)
         except Exception:  # noqa: BLE001
             logging.getLogger(__name__).exception("building the new version's snapshot failed")
 
@@ -88,7 +94,7 @@ def recycle_worker() -> None:
 
 def init_app(app: Flask) -> None:
     served = ServedStore(str(app.config["KG_STORE"]), float(app.config["KG_QUERY_TIMEOUT"]),
-                         float(app.config["KG_REFRESH_INTERVAL"]))
+                         float(app.config["KG_REFRESH_INTERVAL"]), config.store_environ(app.config))
     app.extensions[_EXT] = served
 
     @app.teardown_request
