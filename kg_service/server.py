@@ -89,7 +89,7 @@ def max_request_line(max_query_bytes: int | None = None) -> int:
 def request_recycle() -> bool:
     """Ask the server running this process to replace it once its in-flight answers are sent.
 
-    Called after a cut query (`dataset.ServedStore.recycle_if_poisoned`); a no-op (False) outside
+    Called after a cut query (`served_store.ServedStore.recycle_if_poisoned`); a no-op (False) outside
     a server that can replace workers, e.g. under Flask's test client. Asks only once per process.
     """
     global _recycle_requested
@@ -370,7 +370,7 @@ def _check_port(host: str, port: int) -> None:
 #: the app's modules, imported once by the supervisor so that a restarted worker only builds the app
 #: (about 0.2 s) instead of importing everything again (about 1 s); importing opens no store and
 #: starts no thread, so forking after it is safe
-PRELOAD = ("kg_service.front", "kg_service.dataset", "kg_service.store.embedded", "kg_service.sparql",
+PRELOAD = ("kg_service.front", "kg_service.served_store", "kg_service.store.embedded", "kg_service.sparql",
            "kg_service.api", "kg_service.ui", "kg_service.curator", "kg_service.options", "kg_service.question")
 
 

@@ -112,7 +112,7 @@ def test_answers_from_the_loop_still_count_against_the_rate_limit(store_path, mo
 
 
 def test_the_version_is_at_hand_only_once_known_and_while_no_refresh_is_due(store_path):
-    from kg_service.dataset import ServedStore
+    from kg_service.served_store import ServedStore
     served = ServedStore(store_path, timeout=5.0, refresh_interval=3600)
     assert served.version_at_hand() is None          # nothing opened yet
     store = served.get()
