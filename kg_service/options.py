@@ -456,6 +456,8 @@ class OptionsFinder:
         self.queries = queries or load_all()
         self.snapshots = snapshots or Snapshots(lambda store: read_snapshot(store, self.queries))
         self._lock = threading.Lock()
+        #: part keys being read now, each with the event its reader sets when done (`_rows_of`)
+        self._reading: dict = {}
 
     def snapshot(self, store: Store | None = None) -> Snapshot:
         """The snapshot of the store's current graph version (built once per version)."""
@@ -612,7 +614,7 @@ class OptionsFinder:
         known = {part[0]: snap.parts.get(part[0]) for part in parts}
         missing = [part for part in parts if known[part[0]] is None]
         if missing:
-            known.update(self._read_parts(store, snap, missing))
+            known.update(self._read_missing(store, snap, missing))
         by_factor: dict = {}
         for key, factor, _values, _ruled_out in parts:
             by_factor.setdefault(factor, []).append(known[key])
@@ -620,6 +622,32 @@ class OptionsFinder:
         for found in by_factor.values():
             result.extend(found[0] if len(found) == 1 else combine_regions(found))
         return result
+
+    def _read_missing(self, store: Store, snap: Snapshot, missing: list[tuple]) -> dict:
+        """The rows of parts not in the snapshot yet, each read by one request only: a request that
+        finds a part being read by another waits for that read (profiles arriving together share a
+        new part, and a query each would queue them all behind the query gate)."""
+        mine, theirs = [], []
+        with self._lock:
+            for part in missing:
+                if part[0] in self._reading:
+                    theirs.append((part, self._reading[part[0]]))
+                else:
+                    self._reading[part[0]] = threading.Event()
+                    mine.append(part)
+        read: dict = {}
+        try:
+            if mine:
+                read = self._read_parts(store, snap, mine)
+        finally:
+            with self._lock:
+                for part in mine:
+                    self._reading.pop(part[0]).set()
+        for part, done in theirs:
+            done.wait(READ_WAIT_SECONDS)
+            rows = snap.parts.get(part[0])
+            read[part[0]] = rows if rows is not None else self._read_parts(store, snap, [part])[part[0]]
+        return read
 
     def _read_parts(self, store: Store, snap: Snapshot, parts: list[tuple]) -> dict:
         """options.rq rows of each part (factor None: the conditions no profile field settles, whose
@@ -680,6 +708,9 @@ def _prefill_profiles(snap: Snapshot) -> list[Profile]:
     return profiles
 
 MAX_PARTS = 20_000
+#: the longest a request waits for another's read of the same part before reading it itself (the
+#: other's read failed, or was cut at its time limit)
+READ_WAIT_SECONDS = 30.0
 
 
 def _decimal(value) -> Literal:

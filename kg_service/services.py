@@ -8,6 +8,7 @@ version reads it all, before that version serves (`warm`, and `served_store.Serv
 """
 from __future__ import annotations
 
+import gc
 import logging
 
 from flask import Flask, current_app
@@ -24,7 +25,7 @@ _EXT = "amlkg_services"
 
 def init_app(app: Flask) -> None:
     queries = load_all()
-    snapshots = Snapshots(lambda store: read_snapshot(store, queries))
+    snapshots = Snapshots(lambda store: read_snapshot(store, queries), built=keep_out_of_collector)
     finder = OptionsFinder(get_store, queries, snapshots)
     snapshots.add("parts", finder.prefill)
     app.extensions[_EXT] = {"queries": queries, "finder": finder, "snapshots": snapshots}
@@ -43,6 +44,7 @@ def warm(app: Flask) -> None:
     first request while the others wait. Called by the worker front at ASGI lifespan startup
     (kg_service.front). Nothing here stops a worker from starting: a store that does not answer yet
     is the requests' to report, and any other failure is logged."""
+    gc.collect()  # the start-up's garbage, before the snapshot's build freezes what is left
     with app.app_context():
         try:
             get_snapshot()
@@ -60,6 +62,15 @@ def get_queries() -> dict[str, NamedQuery]:
 def queries_of(app: Flask) -> dict[str, NamedQuery]:
     """The app's named queries (outside a request: to build snapshot steps)."""
     return app.extensions[_EXT]["queries"]
+
+
+def keep_out_of_collector(_snapshot: Snapshot) -> None:
+    """After a snapshot's build: what the worker holds now (the app, the new version's snapshot)
+    lives as long as that version, so it is frozen out of the cyclic collector (`gc.freeze`), whose
+    full passes over it otherwise pause every request of the worker for ~0.1 s now and then
+    (benchmarks/README.md). A replaced snapshot leaves no cycles (measured: 0 objects), so reference
+    counting frees it though frozen; `warm` collects the start-up's garbage before the first build."""
+    gc.freeze()
 
 
 def get_finder() -> OptionsFinder:

@@ -68,8 +68,9 @@ class Snapshots:
 
     KEEP = 2
 
-    def __init__(self, read: Callable[[Store], Snapshot]):
+    def __init__(self, read: Callable[[Store], Snapshot], built: Callable[[Snapshot], None] | None = None):
         self._read = read
+        self._built = built  # called after each build, under the build's lock (services: memory)
         self._steps: list[tuple[str, Step]] = []
         self._kept: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
@@ -105,4 +106,6 @@ class Snapshots:
         for name, step in self._steps:
             snap = replace(snap, **{name: step(store, snap)})
         self.builds += 1
+        if self._built is not None:
+            self._built(snap)
         return snap
