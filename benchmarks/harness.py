@@ -244,10 +244,31 @@ local run = os.getenv("AMLKG_BENCH_RUN")
 local vary = os.getenv("AMLKG_BENCH_VARY")
 local accept = os.getenv("AMLKG_BENCH_ACCEPT")
 local headers = {["Accept"] = accept}
+-- vary == "profile": an options profile never asked before (benchmarks/options_cold.py defines them)
+local function split(text)
+  local out = {}
+  for item in string.gmatch(text or "", "([^|]*)|?") do out[#out + 1] = item end
+  if #out > 0 and out[#out] == "" then out[#out] = nil end
+  return out
+end
+local statuses = split(os.getenv("AMLKG_BENCH_STATUSES"))
+local mutations = split(os.getenv("AMLKG_BENCH_MUTATIONS"))
+local months = split(os.getenv("AMLKG_BENCH_MONTHS"))
+local function pick(list) return list[math.random(#list)] end
+local function profile()
+  local q = "status=" .. pick(statuses) .. "&mutations=" .. pick(mutations) .. "&remission_months=" ..
+            string.format("%.9f", tonumber(pick(months)) + ((tonumber(run) % 1000) * 1000000 + tid * 100000 + counter) * 1e-9)
+  if math.random() < 0.5 then q = q .. "&age=" .. tostring(math.random(20, 90)) end
+  if math.random() < 0.2 then q = q .. "&fit=" .. pick({"yes", "no"}) end
+  return q
+end
 setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+init = function(args) math.randomseed(os.time() * 7919 + (tid or 0)) end
 request = function()
   counter = counter + 1
-  if vary == "comment" then
+  if vary == "profile" then
+    return wrk.format("GET", path .. profile(), headers)
+  elseif vary == "comment" then
     return wrk.format("GET", path .. "%23" .. run .. "-" .. tostring(tid) .. "-" .. tostring(counter), headers)
   elseif vary == "digits" then
     return wrk.format("GET", path .. run .. tostring(tid) .. "0" .. tostring(counter), headers)
@@ -276,13 +297,17 @@ def _suffix(vary: str | None, client: int, n: int, run: str = "000000") -> str:
     return ""
 
 
+#: the values an options profile is drawn from (vary="profile"), set by options_cold.py
+PROFILE_VALUES: dict[str, str] = {}
+
+
 def _wrk(base: str, path: str, vary: str | None, connections: int, seconds: float, accept: str, run: str) -> Load:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_SCRIPT)
         script = f.name
     try:
         env = {**os.environ, "AMLKG_BENCH_PATH": path, "AMLKG_BENCH_VARY": vary or "",
-               "AMLKG_BENCH_ACCEPT": accept, "AMLKG_BENCH_RUN": run}
+               "AMLKG_BENCH_ACCEPT": accept, "AMLKG_BENCH_RUN": run, **PROFILE_VALUES}
         out = subprocess.run(
             ["wrk", "-t%d" % min(connections, 2), "-c%d" % connections, "-d%ds" % max(1, round(seconds)),
              "--timeout", "10s", "--latency", "-s", script, base],
@@ -301,7 +326,9 @@ def _wrk(base: str, path: str, vary: str | None, connections: int, seconds: floa
     if m3:
         errors += sum(int(x) for x in m3.groups())
     pct = {k: _ms(v) for k, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
-    return Load(n, dur, errors, pct.get("50"), pct.get("99"), generator="wrk")
+    m4 = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M)  # avg, stdev, max
+    return Load(n, dur, errors, pct.get("50"), pct.get("99"), generator="wrk",
+                extra={"max_ms": _ms(m4.group(1))} if m4 else {})
 
 
 def _ms(text: str) -> float:
