@@ -64,7 +64,7 @@ bench-deps:
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; \
 	else echo "not root: wrk not installed (apt-get install wrk); the benchmarks use a Python client"; fi
 
-## every benchmark, side by side, bounded (about 16 min on 2 cores; BENCH_ARGS=--quick: about 5); writes benchmarks/results.md
+## every benchmark, side by side, bounded (about 13 min on 2 cores; BENCH_ARGS=--quick: about 5); writes benchmarks/results.md
 bench: $(STAMP) bench-deps
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 

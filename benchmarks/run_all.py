@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--only sparql,options,cold,scale,build,compression]
 
 `make bench` runs this. Each benchmark is bounded (in seconds per run, requests per figure and
-runs), every server runs on loopback; the whole takes about 14 minutes on 2 cores (``--quick``:
-about 4, with shorter runs, one round and a 200,000-triple background). The targets of DESIGN.md
+runs), every server runs on loopback; the whole takes about 13 minutes on 2 cores (``--quick``:
+about 5, with shorter runs, one round and a 200,000-triple background). The targets of DESIGN.md
 are checked against the figures at the end; a missed target is reported, never hidden.
 """
 from __future__ import annotations
