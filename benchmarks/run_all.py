@@ -230,7 +230,7 @@ def report(results: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="shorter runs (about 4 minutes)")
+    p.add_argument("--quick", action="store_true", help="shorter runs (about 5 minutes)")
     p.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
     p.add_argument("--out", default=str(HERE / "results.md"))
     args = p.parse_args(argv)
