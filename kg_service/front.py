@@ -116,7 +116,7 @@ class Front:
         except _Gone:
             return
         environ = _environ(scope, raw_path, query, headers, body)
-        if not body and self.at_hand is not None and self.at_hand(environ):
+        if not body and self._answer_at_hand(environ):
             status, response_headers, chunks = _call_wsgi(self.wsgi_app, environ)
         else:
             loop = asyncio.get_running_loop()
@@ -127,6 +127,16 @@ class Front:
             await send({"type": "http.response.body", "body": b"".join(chunks)})
         except Exception:  # noqa: BLE001 - the client went away; nothing left to answer
             pass
+
+    def _answer_at_hand(self, environ) -> bool:
+        """Whether this request's answer is at hand (see `at_hand`); any fault there sends the request
+        to a thread, where the app answers (and reports) it."""
+        if self.at_hand is None:
+            return False
+        try:
+            return bool(self.at_hand(environ))
+        except Exception:  # noqa: BLE001
+            return False
 
     async def _read_body(self, scope, headers, receive) -> bytes:
         """The whole body within the read timeout and the size limit, else a `_Refused`."""

@@ -131,3 +131,13 @@ def test_the_remote_store_knows_its_version_only_within_its_ttl(remote_store_url
     assert version and store.known_version() == version
     store.refresh()                                  # read again on the next call
     assert store.known_version() is None
+
+
+def test_a_fault_while_looking_for_the_answer_sends_the_request_to_a_thread(front):
+    call(front, "GET", None)
+
+    def broken(_environ):
+        raise RuntimeError("the cache could not be read")
+    front.at_hand = broken
+    status, headers, body, on_loop = call(front, "GET", None)
+    assert (status, headers[b"x-amlkg-cache"], on_loop) == (200, b"hit", False) and b"bindings" in body
