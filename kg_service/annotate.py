@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from typing import IO, Callable
 
-from .api.graphdata import NUMERIC_FIELDS, side_of_bounds
+from .api.graphdata import NUMERIC_FIELDS
+from .options import side_of_bounds
 from .options import PROFILE_FIELDS, ProfileError, parse_profile
 
 ADDED_COLUMNS = ("options", "strongest_option", "strongest_strength", "strongest_quote", "advised_against",

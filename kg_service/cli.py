@@ -138,13 +138,13 @@ def _probe_remote(url: str, environ: dict[str, str]) -> int:
 
 
 def _query(args) -> int:
-    from .store import open_store, QuerySyntaxError, StoreError
+    from .store import open_store, StoreError
     from .formatting import format_rows
     text = args.expression if args.expression is not None else open(args.file, encoding="utf-8").read()
     try:
         with open_store(args.store, read_only=True) as store:
             rows = store.select(text)
-    except (QuerySyntaxError, StoreError) as e:
+    except StoreError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
     sys.stdout.write(format_rows(rows, args.format))

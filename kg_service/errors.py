@@ -71,9 +71,9 @@ STORE_PROBLEMS = (
 )
 
 
-def store_problem(e: Exception, *, timeout_seconds: float | None = None) -> ProblemError:
-    """The answer to a store error, by its kind (STORE_PROBLEMS), never by its message's words;
-    `timeout_seconds`, when known, is the limit a cut query ran into.
+def store_problem(e: Exception) -> ProblemError:
+    """The answer to a store error, by its kind (STORE_PROBLEMS), never by its message's words (a cut
+    query names the limit it ran into when the store set it: `QueryTimeout.seconds`).
 
     >>> p = store_problem(QueryTimeout("Service Unavailable: connection refused"))
     >>> p.status, p.kind, p.headers
@@ -91,8 +91,8 @@ def store_problem(e: Exception, *, timeout_seconds: float | None = None) -> Prob
     headers = {"Retry-After": str(getattr(e, "retry_after", None) or 5)} if retry else {}
     extra = {}
     if kind is QueryTimeout:
-        if timeout_seconds is not None:
-            return query_timeout(timeout_seconds)
+        if e.seconds is not None:
+            return query_timeout(e.seconds)
         return query_timeout(detail="%s; narrow the request (it would run out of time again)." % text if text else "")
     if kind is QuerySyntaxError:
         detail, extra = _syntax_detail(e)
@@ -121,18 +121,20 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def respond(p: ProblemError, **headers) -> Response:
+    """The problem+json answer of a ProblemError (`headers` added to its own)."""
+    return problem(p.status, p.title, p.detail, kind=p.kind, headers={**p.headers, **headers}, **p.extra)
+
+
 def init_app(app: Flask) -> None:
     """Answer every error as problem+json; never a stack trace."""
 
-    @app.errorhandler(ProblemError)
-    def _problem(e: ProblemError):
-        return problem(e.status, e.title, e.detail, kind=e.kind, headers=e.headers, **e.extra)
+    app.register_error_handler(ProblemError, respond)
 
     @app.errorhandler(StoreError)
     def _store(e: StoreError):
         """Store trouble on any route (STORE_PROBLEMS), never a 500."""
-        p = store_problem(e)
-        return problem(p.status, p.title, p.detail, kind=p.kind, headers=p.headers, **p.extra)
+        return respond(store_problem(e))
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

@@ -114,7 +114,6 @@ def _ask(args) -> int:
 def _annotate(args) -> int:
     from .store import StoreError
     from .annotate import Annotator, annotate, count_rows, text_progress
-    from .api.graphdata import numeric_bounds
     delimiter = args.delimiter or ("\t" if args.input.lower().endswith(".tsv") else ",")
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
@@ -123,7 +122,7 @@ def _annotate(args) -> int:
         return 2
     try:
         store, queries, finder = _open(args.store)
-        bounds = numeric_bounds(store, queries)
+        bounds = finder.snapshot(store).bounds  # the thresholds, read with the rest of the snapshot
     except StoreError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ interrupt, must not hold the exit.
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import sys
@@ -278,7 +279,12 @@ def create_front():
                   max_body=int(config["KG_MAX_BODY_BYTES"]), max_target=int(config["KG_MAX_URL_BYTES"]))
     from .request_log import get_writer
     front.log = get_writer(app)
-    front.warm = lambda: services.warm(app)
+    services.keep_snapshots_out_of_collector(app)
+
+    def warm():
+        gc.collect()  # the start-up's garbage, before the snapshot's build freezes what is left
+        services.warm(app)
+    front.warm = warm
     cached = app.extensions.get("amlkg_cached_answers")
     front.at_hand = cached.answer_at_hand if cached is not None else None
     return front

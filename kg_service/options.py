@@ -456,7 +456,8 @@ class OptionsFinder:
         self.queries = queries or load_all()
         self.snapshots = snapshots or Snapshots(lambda store: read_snapshot(store, self.queries))
         self._lock = threading.Lock()
-        #: part keys being read now, each with the event its reader sets when done (`_rows_of`)
+        #: (graph version, part key) being read now, each with the event its reader sets when done
+        #: (`_read_missing`)
         self._reading: dict = {}
 
     def snapshot(self, store: Store | None = None) -> Snapshot:
@@ -630,10 +631,11 @@ class OptionsFinder:
         mine, theirs = [], []
         with self._lock:
             for part in missing:
-                if part[0] in self._reading:
-                    theirs.append((part, self._reading[part[0]]))
+                reading = self._reading.get((snap.version, part[0]))
+                if reading is not None:
+                    theirs.append((part, reading))
                 else:
-                    self._reading[part[0]] = threading.Event()
+                    self._reading[(snap.version, part[0])] = threading.Event()
                     mine.append(part)
         read: dict = {}
         try:
@@ -642,7 +644,7 @@ class OptionsFinder:
         finally:
             with self._lock:
                 for part in mine:
-                    self._reading.pop(part[0]).set()
+                    self._reading.pop((snap.version, part[0])).set()
         for part, done in theirs:
             done.wait(READ_WAIT_SECONDS)
             rows = snap.parts.get(part[0])

@@ -14,8 +14,9 @@ same day, typed so that a reasoner can compare it. The RDF dumps keep `xsd:date`
 """
 from __future__ import annotations
 
-from .store import GRAPH_BASE, META_GRAPH, rdf as ox
+from .store import META_GRAPH, rdf as ox
 from .store.base import VERSION_PREDICATE
+from .store.versions import CURATOR_GRAPH
 from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
 
 EDIT_IRI = ONTOLOGY_IRI
@@ -28,7 +29,7 @@ MODIFIED = "http://purl.org/dc/terms/modified"
 OWL_RELEASES = {"amlkg-base.owl": ("ontology",), "amlkg-inferred.owl": ("ontology", "inferred"),
                 "amlkg-full.owl": ("ontology", "inferred", "data")}
 #: graphs that are no part of any OWL file: the build's provenance and the curators' notes
-NOT_OWL = (META_GRAPH, GRAPH_BASE + "curator")
+NOT_OWL = (META_GRAPH, CURATOR_GRAPH)
 PARTS = {"ontology": lambda iri: iri == str(ONTOLOGY_GRAPH), "inferred": lambda iri: iri == str(INFERRED_GRAPH),
          "data": lambda iri: iri not in NOT_OWL and iri not in (str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH))}
 #: what the data graphs use from outside vocabularies without the edit file declaring it

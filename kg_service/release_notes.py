@@ -20,9 +20,8 @@ from .store import StoreError
 from .store import rdf as ox
 from .store.base import META_GRAPH
 from .store.embedded import EmbeddedStore
-from .store.versions import version_quads
+from .store.versions import MANIFEST_FILE, version_quads
 
-MANIFEST_FILE = "release-manifest.json"
 DUMP_FILE = "amlkg.nq"
 #: the fields of a recommendation compared between builds (columns of the named queries)
 FIELDS = ("therapyLabel", "strength", "wording", "caveat", "note", "quote", "section", "combinedWith",

@@ -51,7 +51,8 @@ class ServedStore:
         if now - self._checked > self.refresh_interval and hasattr(store, "refresh"):
             self._checked = now
             follow = self.on_new_version
-            previous = store.graph_version() if follow is not None else ""
+            previous = (store.known_version() or "") if follow is not None else ""  # no query: a version
+            # never read has no snapshot to follow
             if store.refresh() and follow is not None:
                 self._built(store, previous)
         return store

@@ -25,7 +25,7 @@ _EXT = "amlkg_services"
 
 def init_app(app: Flask) -> None:
     queries = load_all()
-    snapshots = Snapshots(lambda store: read_snapshot(store, queries), built=keep_out_of_collector)
+    snapshots = Snapshots(lambda store: read_snapshot(store, queries))
     finder = OptionsFinder(get_store, queries, snapshots)
     snapshots.add("parts", finder.prefill)
     app.extensions[_EXT] = {"queries": queries, "finder": finder, "snapshots": snapshots}
@@ -44,7 +44,6 @@ def warm(app: Flask) -> None:
     first request while the others wait. Called by the worker front at ASGI lifespan startup
     (kg_service.front). Nothing here stops a worker from starting: a store that does not answer yet
     is the requests' to report, and any other failure is logged."""
-    gc.collect()  # the start-up's garbage, before the snapshot's build freezes what is left
     with app.app_context():
         try:
             get_snapshot()
@@ -64,13 +63,14 @@ def queries_of(app: Flask) -> dict[str, NamedQuery]:
     return app.extensions[_EXT]["queries"]
 
 
-def keep_out_of_collector(_snapshot: Snapshot) -> None:
-    """After a snapshot's build: what the worker holds now (the app, the new version's snapshot)
-    lives as long as that version, so it is frozen out of the cyclic collector (`gc.freeze`), whose
-    full passes over it otherwise pause every request of the worker for ~0.1 s now and then
-    (benchmarks/README.md). A replaced snapshot leaves no cycles (measured: 0 objects), so reference
-    counting frees it though frozen; `warm` collects the start-up's garbage before the first build."""
-    gc.freeze()
+def keep_snapshots_out_of_collector(app: Flask) -> None:
+    """For a serving worker (`kg_service.front`): after each snapshot build, what the worker holds
+    (the app, the new version's snapshot) lives as long as that version, so it is frozen out of the
+    cyclic collector (`gc.freeze`), whose full passes over it otherwise pause every request of the
+    worker for ~0.1 s now and then (benchmarks/README.md). A replaced snapshot leaves no cycles
+    (measured: 0 objects), so reference counting frees it though frozen. Not for other processes
+    (commands, tests), which build apps and throw them away."""
+    app.extensions[_EXT]["snapshots"].on_built = lambda _snapshot: gc.freeze()
 
 
 def get_finder() -> OptionsFinder:

@@ -49,8 +49,8 @@ Step = Callable[["Store", Snapshot], Any]
 
 
 class Snapshots:
-    """The owner: holds the snapshots of the latest versions (the one serving and the next, built
-    while the other still answers) and builds each once.
+    """The owner: holds the snapshots of the latest versions (the one serving, and the one before it
+    for answers that began on it) and builds each once.
 
     >>> class S:
     ...     version = "v1"
@@ -68,9 +68,10 @@ class Snapshots:
 
     KEEP = 2
 
-    def __init__(self, read: Callable[[Store], Snapshot], built: Callable[[Snapshot], None] | None = None):
+    def __init__(self, read: Callable[[Store], Snapshot]):
         self._read = read
-        self._built = built  # called after each build, under the build's lock (services: memory)
+        #: called with each snapshot built, under the build's lock (a serving worker: `gc.freeze`)
+        self.on_built: Callable[[Snapshot], None] | None = None
         self._steps: list[tuple[str, Step]] = []
         self._kept: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
@@ -106,6 +107,6 @@ class Snapshots:
         for name, step in self._steps:
             snap = replace(snap, **{name: step(store, snap)})
         self.builds += 1
-        if self._built is not None:
-            self._built(snap)
+        if self.on_built is not None:
+            self.on_built(snap)
         return snap

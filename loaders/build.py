@@ -21,6 +21,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from kg_service.store import META_GRAPH, StoreError, open_store
+from kg_service.store.versions import MANIFEST_FILE
 from kg_service.vocab import AMLKG, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROV
 
 HERE = Path(__file__).resolve().parent
@@ -189,7 +190,6 @@ def provenance(sources: list[Source], digests: dict, graphs: dict[str, rdflib.Gr
     return g
 
 
-MANIFEST_FILE = "release-manifest.json"
 
 
 def release_manifest(sources: list[Source], digests: dict, graphs: dict[str, bytes], version: str) -> dict:

@@ -21,14 +21,15 @@ from pathlib import Path
 
 import yaml
 
-from kg_service.vocab import GRAPH
+from kg_service.store import GRAPH_BASE, META_GRAPH
+from kg_service.store.versions import CURATOR_GRAPH
+from kg_service.vocab import INFERRED_GRAPH
 
 from .safe_xml import UnsafeXML, check_xml
 
 DEFAULT_MAX_SOURCE_BYTES = 50_000_000
-GRAPH_BASE = str(GRAPH)
 #: graphs only the build itself (or the curator route) writes
-RESERVED_GRAPHS = frozenset(GRAPH_BASE + g for g in ("meta", "inferred", "curator"))
+RESERVED_GRAPHS = frozenset((META_GRAPH, str(INFERRED_GRAPH), CURATOR_GRAPH))
 XML_SUFFIXES = (".owl", ".rdf", ".xml")
 YAML_SUFFIXES = (".yaml", ".yml")
 _LOADER = re.compile(r"^loaders\.[A-Za-z_][A-Za-z0-9_]*$")

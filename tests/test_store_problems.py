@@ -53,7 +53,7 @@ def test_a_syntax_error_says_where():
 
 
 def test_the_route_timeout_is_named():
-    p = store_problem(QueryTimeout("cut"), timeout_seconds=30)
+    p = store_problem(QueryTimeout("cut", seconds=30))
     assert p.status == 504 and p.extra == {"timeout_seconds": 30}
 
 
@@ -111,3 +111,19 @@ def test_an_upstream_rewording_keeps_the_status(client, monkeypatch):
         r = client.get(path, headers={"Accept": "application/json, application/sparql-results+json"})
         assert r.status_code == 503 and r.get_json()["type"].endswith("/store-unavailable"), path
         assert r.headers["Retry-After"] == "9"
+
+
+def test_a_value_that_cannot_be_bound_is_a_400_from_the_table_on_any_route(store_path):
+    """BindingError is a store error of the caller's making: the one handler answers it from
+    STORE_PROBLEMS (400 invalid-parameters), never as a fault (500)."""
+    from kg_service import create_app
+    from kg_service.store import StoreError, bind_values
+    assert issubclass(BindingError, StoreError)
+    app = create_app({"TESTING": True, "KG_STORE": store_path})
+
+    @app.get("/test-only/bind")
+    def bind_a_bad_iri():
+        from rdflib import URIRef
+        bind_values("SELECT * WHERE { ?s ?p ?o }", {"s": URIRef("http://x> } <y")})
+    r = app.test_client().get("/test-only/bind")
+    assert r.status_code == 400 and r.get_json()["type"].endswith("/invalid-parameters"), r.data

@@ -1,16 +1,12 @@
-"""What the API derives from the graph through the named queries: the search index (labels.rq),
-one entity's document (entity.rq) and the numeric thresholds of the recommendations' conditions
-(options.rq + entity.rq), read from a store; what changes only with the graph (the search index) is
-kept in the graph version's snapshot (`kg_service.snapshot`).
+"""What the API derives from the graph: the search index over the names the question parser knows
+(its lexicon), kept in the graph version's snapshot (`kg_service.snapshot`), and one entity's
+document (entity.rq), read from a store.
 """
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rdflib import BNode, Literal, URIRef
 
-from ..options import condition_bounds, side_of_bounds as options_side_of_bounds
-from ..question import Lexicon, lexicon_for, normalise
+from ..question import Lexicon, normalise
 from ..snapshot import Snapshot
 from ..vocab import PREFIXES
 from ..xrefs import xref_keys
@@ -87,11 +83,6 @@ class SearchIndex:
         return [{"id": iri, "label": label, "matched": name, "match": MATCH_NAMES[rank[0]], "name_kind": kind,
                  "kind": kind_label, "code": code}
                 for iri, (rank, name, kind, label, kind_label, code) in ranked]
-
-
-def search_index(store, queries, lexicon: Lexicon | None = None) -> SearchIndex:
-    """The search index of the store's graph (a snapshot step: built once per graph version)."""
-    return SearchIndex(lexicon if lexicon is not None else lexicon_for(store, queries))
 
 
 # -- one entity ---------------------------------------------------------------------------------
@@ -174,12 +165,3 @@ def _literal(value: Literal):
     from .respond import plain_value
     return plain_value(value)
 
-
-# -- numbers that change an answer --------------------------------------------------------------
-def numeric_bounds(store, queries) -> dict[str, list[Decimal]]:
-    """The bounds of the age and remission conditions, per profile field (for the annotator's cache:
-    values that fall on the same side of every bound get the same options)."""
-    return condition_bounds(store, queries)
-
-
-side_of_bounds = options_side_of_bounds

@@ -18,7 +18,7 @@ from ..served_store import get_store
 from ..services import get_finder, get_queries, get_snapshot
 from ..store import QuerySyntaxError
 from . import openapi
-from .graphdata import entity_document, search_index
+from .graphdata import SearchIndex, entity_document
 from .respond import CSV, JSON, bad_request, cached_answer, dumps, plain_value, rows_csv, single_args, validated
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     from each graph version (the search index, the OpenAPI document: steps of its snapshot)."""
     cache.init_app(app)
     queries = services.queries_of(app)
-    services.add_snapshot_step(app, "search", lambda store, snap: search_index(store, queries, snap.lexicon))
+    services.add_snapshot_step(app, "search", lambda _store, snap: SearchIndex(snap.lexicon))
     services.add_snapshot_step(app, "openapi", lambda _store, snap: openapi.spec_document(queries, snap.vocabulary))
     app.register_blueprint(bp)
     app.register_blueprint(openapi.spec_bp)

@@ -24,9 +24,10 @@ half-written is ever served.
 A build keeps the curators' graph: under the same lock it reads the graph from the served version
 (or from ``curator/graph.nt`` when there is no readable version) and publishes it with the sources.
 
-The versioned layout (the publish lock, staging, placing and swapping in a version, pruning, the
-durable copy ``curator/graph.nt``) is `kg_service.store.versions`'s; the audit log is this module's:
-``ROOT/curator/audit.jsonl``, append-only, one JSON object a line.
+The versioned layout (the publish lock, staging, placing and swapping in a version, pruning, and
+reading the durable copy ``curator/graph.nt`` back) is `kg_service.store.versions`'s; this module
+writes that copy after each committed write, and keeps the audit log ``ROOT/curator/audit.jsonl``
+(append-only, one JSON object a line).
 """
 from __future__ import annotations
 
@@ -44,11 +45,12 @@ import orjson
 import pyoxigraph as ox
 
 from ..store.base import META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, QueryUnsupported, StoreError
-from ..store.embedded import _engine_call
+from ..store.embedded import engine_call
 from ..store.integrity import fsync_dir, write_manifest
-from ..store.versions import (CURATOR_GRAPH, carry_over, curated_ntriples as _graph_ntriples, curator_dir,
+from ..store.versions import (CURATOR_GRAPH, carry_over, curated_ntriples, curator_dir,
                               current, final_dir, has_union_copy, is_embedded, place, prune, publish_lock,
-                              recorded_version, staging_dir, swap_in, write_facts)
+                              staging_dir, swap_in, write_facts)
+from ..store.integrity import recorded_version
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="amlkg-curator")
 
@@ -147,7 +149,7 @@ def _run_with_timeout(fn: Callable, timeout: float):
     try:
         return future.result(timeout=timeout)
     except FutureTimeout:
-        raise QueryTimeout("the write did not finish within %.1f s and was abandoned" % timeout) from None
+        raise QueryTimeout("the write did not finish within %.1f s and was abandoned" % timeout, timeout) from None
 
 
 def apply_write(location: str, change: Callable[[ox.Store], None], *, operation: str, who: str,
@@ -179,7 +181,7 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
             before = _fingerprint(store)
             old_triples = _curated_triples(store)
             try:
-                _run_with_timeout(functools.partial(_engine_call, functools.partial(change, store)), timeout)
+                _run_with_timeout(functools.partial(engine_call, functools.partial(change, store)), timeout)
             except QueryTimeout:
                 abandoned = True  # still running on its thread: its staging copy is left to a later prune
                 raise
@@ -192,7 +194,7 @@ def apply_write(location: str, change: Callable[[ox.Store], None], *, operation:
                 raise CuratorError(403, "Write outside the curator graph",
                                    "Curator writes may change only GRAPH <%s>; this one changed other data, "
                                    "so nothing was written." % CURATOR_GRAPH, "write-outside-curator-graph")
-            curated = _graph_ntriples(store)
+            curated = curated_ntriples(store)
             triples = curated.count(b"\n")
             write_id = uuid.uuid4().hex
             after_version = hashlib.sha256(("%s\n%s\n" % (before_version, write_id)).encode()

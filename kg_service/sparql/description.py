@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from .. import negotiation as n
-from ..store import META_GRAPH, StoreError
+from ..store import GRAPH_BASE, META_GRAPH, StoreError
 from ..vocab import BASE
 from ..store import rdf as ox
 
@@ -19,13 +19,12 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
 DCTERMS = "http://purl.org/dc/terms/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-AMLKG = BASE
-SERVICE_NS = AMLKG + "sparql#"
+SERVICE_NS = BASE + "sparql#"
 
 #: media type -> pyoxigraph writer for the description itself
 SD_FORMATS = {n.TURTLE: ox.RdfFormat.TURTLE, n.NTRIPLES: ox.RdfFormat.N_TRIPLES,
               n.RDF_XML: ox.RdfFormat.RDF_XML, n.JSON_LD: ox.RdfFormat.JSON_LD}
-PREFIXES = {"sd": SD, "void": VOID, "dcterms": DCTERMS, "amlkg": AMLKG, "graph": AMLKG + "graph/",
+PREFIXES = {"sd": SD, "void": VOID, "dcterms": DCTERMS, "amlkg": BASE, "graph": GRAPH_BASE,
             "svc": SERVICE_NS,
             "formats": "http://www.w3.org/ns/formats/", "prov": "http://www.w3.org/ns/prov#",
             "rdfs": "http://www.w3.org/2000/01/rdf-schema#",

@@ -21,7 +21,7 @@ from .. import negotiation as n
 from ..cache import get_cache
 from ..served_store import get_store
 from ..services import get_snapshot
-from ..errors import ProblemError, problem, store_problem
+from ..errors import ProblemError, respond, store_problem
 from ..graph_formats import rewrite as rewrite_graph, store_media_type
 from ..request_log import CACHE, QUERY_HASH, query_hash
 from ..store import StoreError
@@ -139,7 +139,8 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
         default_graphs = named_graphs = None
     headers = [("Vary", "Accept")]
     if default_graphs is not None:
-        unknown = [g for g in default_graphs + named_graphs if g not in _known_graphs(store)]
+        held = get_snapshot(store).graphs  # a field of the version's snapshot (a step of sparql.init_app)
+        unknown = [g for g in default_graphs + named_graphs if g not in held]
         if unknown:
             headers.append(("X-AMLKG-Warning", header_value(
                 "%d dataset graph(s) not held by this store were taken as empty (never fetched): %s"
@@ -149,7 +150,7 @@ def answer(query: str, params, key=None, environ=None, *, pages: bool = True) ->
         body = store.raw(query, store_media_type(media_type), default_graphs=default_graphs,
                          named_graphs=named_graphs, base_iri=base)
     except StoreError as e:
-        raise store_problem(e, timeout_seconds=lim.timeout) from None
+        raise store_problem(e) from None
     body, truncated = cap_rows(body, store_media_type(media_type), lim.row_cap)
     body = rewrite_graph(body, media_type)  # JSON-LD with the amlkg context, N-Quads, TriG
     if truncated:
@@ -291,11 +292,6 @@ def header_value(text: str, limit: int = MAX_HEADER_BYTES) -> str:
     return text[:limit - len(CUT_MARK)] + CUT_MARK
 
 
-def _known_graphs(store) -> frozenset[str]:
-    """The store's named graphs: a field of its version's snapshot (a step added by sparql.init_app)."""
-    return get_snapshot(store).graphs
-
-
 def get_cache_key(environ, raw: str) -> tuple:
     """A GET's answer is cached under its raw query string (with Accept and the endpoint's base):
     CachedAnswers finds it again without parsing."""
@@ -398,7 +394,7 @@ class CachedAnswers:
             except NeedsTheApp:
                 return None
             except ProblemError as e:
-                resp = problem(e.status, e.title, e.detail, kind=e.kind, headers=e.headers, **e.extra)
+                resp = respond(e)
             except Exception:  # noqa: BLE001 - store trouble, or a fault: the app answers it (and logs it)
                 return None
             finally:

@@ -54,7 +54,12 @@ class DatasetMissing(StoreError):
 
 
 class QueryTimeout(StoreError):
-    """The query ran past its time limit and was cut (it would run out of time again)."""
+    """The query ran past its time limit and was cut (it would run out of time again); `seconds` is
+    that limit when the store set it (None when the server cut the query by its own limit)."""
+
+    def __init__(self, message: str = "", seconds: float | None = None):
+        super().__init__(message)
+        self.seconds = seconds
 
 
 class QuerySyntaxError(StoreError, ValueError):

@@ -14,9 +14,12 @@ from typing import Mapping, Sequence
 from rdflib import Literal, URIRef, BNode
 from rdflib.namespace import XSD
 
+from .base import StoreError
 
-class BindingError(ValueError):
-    """A value cannot be bound as an RDF term."""
+
+class BindingError(StoreError, ValueError):
+    """A value cannot be bound as an RDF term: a store error of the caller's making, so every route
+    answers it from the one table (`kg_service.errors.STORE_PROBLEMS`: 400) rather than as a fault."""
 
 
 # \Z, not $: `$` also matches before a final newline, which would let "x\n" through

@@ -29,10 +29,9 @@ from rdflib import BNode, Literal, URIRef
 from .base import (META_GRAPH, VERSION_PREDICATE, QuerySyntaxError, QueryTimeout, QueryUnsupported,
                    Store, StoreError, StoreUnavailable, UnsupportedFormat)
 from .binding import bind_values
-from .integrity import write_manifest
-from .versions import (MANIFEST_FILE, current, current_link, final_dir, place, prune,
-                       read_facts as _read_facts, recorded_version as _recorded_version,
-                       has_union_copy as _has_default_graph, staging_dir, swap_in, write_facts)
+from .integrity import recorded_version, write_manifest
+from .versions import (MANIFEST_FILE, current, final_dir, has_union_copy, place, prune,
+                       read_facts, staging_dir, swap_in, write_facts)
 
 #: stores up to this many quads are served from memory (see `memory_quads_limit`): ~50 MB per worker
 #: at most; the built graph (about 9,000 quads with its union copy) fits many times over
@@ -86,7 +85,7 @@ def engine_error(e: Exception) -> StoreError:
     return QueryUnsupported(message)
 
 
-def _engine_call(fn):
+def engine_call(fn):
     """Run `fn` (which calls pyoxigraph), its errors sorted by `engine_error`."""
     try:
         return fn()
@@ -104,9 +103,9 @@ class EmbeddedStore(Store):
 
     _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="amlkg-query")
 
-    def __init__(self, location: str, *, read_only: bool = True, timeout: float | None = None,
+    def __init__(self, location: str | None, *, read_only: bool = True, timeout: float | None = None,
                  environ: Mapping[str, str] | None = None):
-        self.root = Path(location)
+        self.root = Path(location) if location is not None else None
         self.read_only = read_only
         self.default_timeout = timeout
         self.environ = environ
@@ -119,16 +118,11 @@ class EmbeddedStore(Store):
     def in_memory(cls) -> "EmbeddedStore":
         """A writable store in memory only, nothing on disk: to query graphs that are not served
         (an older build's, for release notes). Its default graph is the union of its named graphs."""
-        store = cls.__new__(cls)
-        store.root, store.read_only, store.default_timeout, store.poisoned = None, False, None, False
-        store.environ = None
-        store._lock = threading.Lock()
-        store._opened = _Opened(ox.Store(), None, {}, False, version="")
-        return store
+        return cls(None, read_only=False)
 
     # -- lifecycle --------------------------------------------------------------------------
     def _open_current(self) -> None:
-        target = current(self.root)
+        target = current(self.root) if self.root is not None else None
         if target is None:
             if self.read_only:
                 raise StoreError("no built store at %s: run `python -m kg_service build --store %s`"
@@ -140,20 +134,17 @@ class EmbeddedStore(Store):
         except (OSError, RuntimeError) as e:  # RocksDB reports damaged files as RuntimeError
             raise StoreError("the store at %s cannot be opened (%s): rebuild it with "
                              "`python -m kg_service build --store %s`" % (target, str(e).splitlines()[0], self.root))
-        facts = _read_facts(target)
+        facts = read_facts(target)
         served = _in_memory_if_small(store, facts, memory_quads_limit(self.environ)) if self.read_only \
             else store  # serving only
-        self._opened = _Opened(served, target, facts, _has_default_graph(store), memory=served is not store)
+        self._opened = _Opened(served, target, facts, has_union_copy(store), memory=served is not store)
 
     def refresh(self) -> bool:
         """Follow the `current` symlink if a build swapped it; True when a new version was opened."""
         if not self.read_only:
             return False
-        try:
-            target = Path(os.path.realpath(current_link(self.root)))
-        except OSError:
-            return False
-        if target == self._opened.target:
+        target = current(self.root)
+        if target is None or target == self._opened.target:
             return False
         with self._lock:
             if target != self._opened.target:
@@ -167,7 +158,7 @@ class EmbeddedStore(Store):
     # -- queries ----------------------------------------------------------------------------
     def _run(self, fn, timeout: float | None):
         timeout = timeout if timeout is not None else self.default_timeout
-        fn = functools.partial(_engine_call, fn)  # results are read lazily: their errors too
+        fn = functools.partial(engine_call, fn)  # results are read lazily: their errors too
         gate = self.gate  # kg_service.limits.QueryGate: a slot per evaluation, Overloaded when none frees
         if not timeout:
             if gate is None:
@@ -182,11 +173,11 @@ class EmbeddedStore(Store):
             self.poisoned = True
             if gate is not None:
                 gate.abandon(future)  # this worker is being replaced: the runaway no longer counts
-            raise QueryTimeout("query cut after %.1f s" % timeout)
+            raise QueryTimeout("query cut after %.1f s" % timeout, timeout)
         if time.monotonic() - started > timeout:
             # done, but after its deadline (the waiting thread was not scheduled in time): the limit
             # holds whichever thread ran first; nothing runs on, so the worker stays
-            raise QueryTimeout("query ran past its %.1f s limit" % timeout)
+            raise QueryTimeout("query ran past its %.1f s limit" % timeout, timeout)
         return result
 
     def _query(self, query: str, *, default_graphs=None, named_graphs=None, base_iri=None):
@@ -309,7 +300,7 @@ class EmbeddedStore(Store):
                 shutil.rmtree(staging, ignore_errors=True)
         prune(self.root, keep=final)
         if not self.read_only:
-            self._opened = _Opened(ox.Store.read_only(str(final)), final, _read_facts(final), True, version=version)
+            self._opened = _Opened(ox.Store.read_only(str(final)), final, read_facts(final), True, version=version)
         return final
 
     # -- facts ------------------------------------------------------------------------------
@@ -330,7 +321,7 @@ class EmbeddedStore(Store):
         if opened.version is None:
             # a published version records it beside its files: no query (nor a query slot) needed
             recorded = opened.facts.get("version")
-            opened.version = str(recorded) if recorded else _recorded_version(opened.store)
+            opened.version = str(recorded) if recorded else recorded_version(opened.store)
         return opened.version
 
     def known_version(self) -> str | None:
@@ -382,7 +373,7 @@ def _in_memory_if_small(store: ox.Store, facts: dict, limit: int) -> ox.Store:
     if limit <= 0:
         return store
     if facts.get("triples") is not None:  # the named graphs; their union copy in the default graph
-        quads = int(facts["triples"]) * (2 if _has_default_graph(store) else 1)
+        quads = int(facts["triples"]) * (2 if has_union_copy(store) else 1)
     else:
         quads = sum(1 for _ in islice(store, limit + 1))
     if quads > limit:

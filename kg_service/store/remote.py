@@ -23,8 +23,9 @@ Settings are one :class:`RemoteSettings`, by default read from the environment:
 Errors map onto the interface: a 400 is :class:`QuerySyntaxError`; no answer within the read
 timeout (or a server-side timeout message) is :class:`QueryTimeout`; a refused or reset
 connection and 502/503/504 are retried with exponential backoff and then raise
-:class:`StoreUnavailable` (with ``retry_after``). Nothing is remembered but a short "was down"
-mark that spares the next calls the backoff: the first call after the server comes back answers.
+:class:`StoreUnavailable` (with ``retry_after``). Remembered between calls: a short "was down"
+mark that spares the next calls the backoff (the first call after the server comes back answers),
+and the build's version with our graphs' list, read again after ``version_ttl`` seconds.
 The retry policy is this module's own (`RemoteStore._call`) rather than urllib3's ``Retry``: that
 one cannot skip the backoff while the server is known down, and counts a read timeout (never
 retried here) with a dropped answer (retried).
@@ -371,7 +372,7 @@ class RemoteStore(Store):
             for chunk in response.iter_content(_READ_CHUNK):  # gzip decoded
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
-                    raise QueryTimeout("answer still arriving after %.1f s: cut" % timeout)
+                    raise QueryTimeout("answer still arriving after %.1f s: cut" % timeout, timeout)
         except BaseException:
             response.close()
             raise
@@ -405,7 +406,7 @@ class RemoteStore(Store):
             except requests.RequestException as e:
                 if _read_timed_out(e):
                     self._down_until = 0.0
-                    raise QueryTimeout("%s: no answer from %s within %.1f s" % (what, url, timeout)) from None
+                    raise QueryTimeout("%s: no answer from %s within %.1f s" % (what, url, timeout), timeout) from None
                 if not isinstance(e, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
                     raise StoreError("%s: cannot reach %s: %s" % (what, url, e)) from None
                 problem = _problem(e)  # refused, reset, dropped mid-answer, no connection in time

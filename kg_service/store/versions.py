@@ -29,7 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .base import GRAPH_BASE, StoreError
-from .integrity import fsync_dir, recorded_version  # noqa: F401 (part of this module's interface)
+from .integrity import fsync_dir
 
 KEEP_VERSIONS = 3
 FACTS_FILE = "amlkg-version.json"  # written beside RocksDB's files: the version and its size

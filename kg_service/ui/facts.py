@@ -30,7 +30,6 @@ def _query_texts() -> dict[str, str]:
 
 @dataclass
 class Facts:
-    version: str
     strengths: list[tuple[str, int]]
     colours: dict[str, tuple[str, str]]
     choices: dict[str, list[tuple[str, str]]]     # field -> [(code, label)]
@@ -62,7 +61,7 @@ def read_facts(store: Store, code_labels: dict[str, str]) -> Facts:
     choices.setdefault("mutations", []).sort()
     for fld in ("disease", "status", "prior_therapy", "site"):
         choices[fld] = [(code, code_labels.get(code.lower(), code)) for code in CHOICES[fld]]
-    return Facts(store.graph_version(), strengths, pathway.strength_colours(strengths), choices,
+    return Facts(strengths, pathway.strength_colours(strengths), choices,
                  pathway.collect(store.select(ui_query("pathway"))), _passages(store))
 
 

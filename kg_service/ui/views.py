@@ -12,10 +12,11 @@ from werkzeug.datastructures import MultiDict
 from .. import negotiation, pathway
 from ..disclaimer import DISCLAIMER
 from ..served_store import get_store
-from ..errors import ProblemError, problem, store_problem
+from ..errors import ProblemError, respond, store_problem
 from ..jsonld import graph_to_jsonld
 from ..named_queries import ParameterError, bindings_for
 from ..options import PROFILE_FIELDS, ProfileError, parse_profile, profile_key
+from ..question import parse_question
 from ..services import get_finder, get_queries, get_snapshot
 from ..store import StoreError, bind_values
 from ..vocab import BASE, PREFIXES
@@ -306,11 +307,10 @@ def ask(text: str) -> dict:
 
     Uses kg_service.question (the JSON API's parser) so the page and `/api/ask` read questions alike.
     """
-    from ..question import parse_question  # on first use: it loads the NegEx reader
     parsed = parse_question(text)
-    raw = dict(getattr(parsed, "profile", None) or {})
+    raw = dict(parsed.profile)
     problems = {k: "the question names more than one: %s" % ", ".join(map(str, v))
-                for k, v in (getattr(parsed, "conflicts", None) or {}).items()}
+                for k, v in parsed.conflicts.items()}
     profile = None
     if not problems:
         if not raw.get("status"):
@@ -322,11 +322,11 @@ def ask(text: str) -> dict:
             except ProfileError as e:
                 problems.update(e.errors)
     mentions = []
-    for m in getattr(parsed, "mentions", None) or []:
+    for m in parsed.mentions:
         iri = str(m.get("id", ""))
         mentions.append({"label": m.get("label") or m.get("text"), "url": entity_url(iri) if iri else None})
-    return {"profile": profile, "raw": raw, "unrecognized": list(getattr(parsed, "unrecognized", None) or []),
-            "problems": problems, "mentions": mentions, "warnings": list(getattr(parsed, "warnings", None) or [])}
+    return {"profile": profile, "raw": raw, "unrecognized": list(parsed.unrecognized),
+            "problems": problems, "mentions": mentions, "warnings": list(parsed.warnings)}
 
 
 # -- routes ----------------------------------------------------------------------------------------
@@ -586,7 +586,7 @@ def _store_down(e: StoreError):
         resp.headers.update(p.headers)
         resp.headers["Vary"] = "Accept"
         return resp
-    return problem(p.status, p.title, p.detail, kind=p.kind, headers={**p.headers, "Vary": "Accept"}, **p.extra)
+    return respond(p, Vary="Accept")
 
 
 def _prefers_html(accept: str | None) -> bool:

@@ -6,15 +6,14 @@ import itertools
 import random
 
 from kg_service.annotate import Annotator, annotate, column_field, row_profile
-from kg_service.api.graphdata import numeric_bounds, side_of_bounds
 from kg_service.named_queries import load_all
-from kg_service.options import OptionsFinder, parse_profile
+from kg_service.options import OptionsFinder, condition_bounds, parse_profile, side_of_bounds
 
 
 def make(store):
     queries = load_all()
     finder = OptionsFinder(lambda: store, queries)
-    return finder, Annotator(finder, store, queries, numeric_bounds(store, queries))
+    return finder, Annotator(finder, store, queries, condition_bounds(store, queries))
 
 
 def test_bounds_come_from_the_graph(store):

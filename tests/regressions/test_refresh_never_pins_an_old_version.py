@@ -51,8 +51,8 @@ def test_a_refresh_during_a_version_lookup_does_not_pin_the_old_version(tmp_path
     point_current(tmp_path, old_dir)
 
     entered, release = threading.Event(), threading.Event()
-    read_facts = embedded._read_facts
-    monkeypatch.setattr(embedded, "_read_facts", lambda d: HeldFacts(read_facts(d), entered, release)
+    read_facts = embedded.read_facts
+    monkeypatch.setattr(embedded, "read_facts", lambda d: HeldFacts(read_facts(d), entered, release)
                         if Path(d) == old_dir else read_facts(d))
     reader = EmbeddedStore(str(tmp_path), read_only=True)
     seen = []
